@@ -1,0 +1,63 @@
+"""Settings, built once from the environment and passed explicitly."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Settings:
+    org_id: str
+    service: str
+    database_url: str
+    kafka_bootstrap_servers: str
+    federation_file: Path = PROJECT_ROOT / "deploy" / "federation.yaml"
+    signing_key_file: Path | None = None
+    contracts_dir: Path = PROJECT_ROOT / "contracts"
+    topics_file: Path = PROJECT_ROOT / "deploy" / "topics.yaml"
+    outbox_retention_hours: float = 24 * 7
+    consumer_max_retries: int = 5
+    kafka_client_timeout_ms: int = 10_000
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def consumer_group(self) -> str:
+        """Each organisation's service instance is its own consumer group."""
+        return f"{self.org_id}.{self.service}"
+
+    @property
+    def source(self) -> str:
+        """CloudEvents `source` of everything this instance produces."""
+        return f"/orgs/{self.org_id}/{self.service}"
+
+    @classmethod
+    def from_env(cls, service: str, env: dict | None = None) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        missing = [k for k in ("ORG_ID", "DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS") if not env.get(k)]
+        if missing:
+            raise RuntimeError(f"missing required settings: {', '.join(missing)}")
+        key = env.get("SIGNING_KEY_FILE")
+        return cls(
+            org_id=env["ORG_ID"],
+            service=service,
+            database_url=sqlalchemy_url(env["DATABASE_URL"]),
+            kafka_bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"],
+            federation_file=Path(env.get("FEDERATION_FILE", PROJECT_ROOT / "deploy" / "federation.yaml")),
+            signing_key_file=Path(key) if key else None,
+            topics_file=Path(env.get("TOPICS_FILE", PROJECT_ROOT / "deploy" / "topics.yaml")),
+            outbox_retention_hours=float(env.get("OUTBOX_RETENTION_HOURS", 24 * 7)),
+            consumer_max_retries=int(env.get("CONSUMER_MAX_RETRIES", 5)),
+            kafka_client_timeout_ms=int(env.get("KAFKA_CLIENT_TIMEOUT_MS", 10_000)),
+        )
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Accept plain `postgresql://` URLs and use the psycopg 3 driver."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url[len("postgres://"):]
+    return url

@@ -1,0 +1,223 @@
+"""Consumer runner: the service database owns the offsets.
+
+Per record, one transaction: advance the stored offset (fenced: a record at
+or below the stored offset is never applied again), record the event id in
+the inbox (an event seen before is not applied again), apply the handler's
+effect and stage any new outbox rows. A record that is not a well-formed,
+correctly signed, contract-valid event of a federation member goes to
+`<topic>.DLT` (through the outbox, in that same transaction) with headers
+saying why. Transient database errors seek back and retry with backoff;
+a handler that keeps failing is dead-lettered after bounded retries.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Callable
+
+from kafka import ConsumerRebalanceListener, TopicPartition
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from . import broker, metrics
+from .contracts import ContractError, ContractRegistry
+from .db import is_transient
+from .events import CloudEvent, EnvelopeError, check, decode_record
+from .federation import Federation
+from .tables import consumer_offset, inbox
+
+log = logging.getLogger(__name__)
+Handler = Callable[[object, CloudEvent], None]
+
+
+class Handlers:
+    """Event handlers of a service, registered by CloudEvents type."""
+
+    def __init__(self):
+        self._by_type: dict[str, Handler] = {}
+
+    def on(self, event_type: str):
+        def register(fn: Handler) -> Handler:
+            self._by_type[event_type] = fn
+            return fn
+        return register
+
+    def get(self, event_type: str) -> Handler | None:
+        return self._by_type.get(event_type)
+
+    def types(self) -> set[str]:
+        return set(self._by_type)
+
+    def topics(self, contracts: ContractRegistry) -> list[str]:
+        return sorted({contracts.get(t).topic for t in self._by_type})
+
+
+class _SeekToStoredOffsets(ConsumerRebalanceListener):
+    def __init__(self, runner: "ConsumerRunner"):
+        self.runner = runner
+
+    def on_partitions_revoked(self, revoked):
+        log.info("%s: revoked %s", self.runner.group, sorted((tp.topic, tp.partition) for tp in revoked))
+
+    def on_partitions_assigned(self, assigned):
+        self.runner.seek_to_stored(assigned)
+
+
+class _Retry(Exception):
+    """Stop this partition's batch; it is re-fetched from the failed record."""
+
+
+class ConsumerRunner:
+    def __init__(self, *, group: str, bootstrap: str, engine, uow_factory, handlers: Handlers,
+                 federation: Federation, contracts: ContractRegistry, max_retries: int = 5,
+                 timeout_ms: int = 10_000, topics: list[str] | None = None):
+        self.group = group
+        self.bootstrap = bootstrap
+        self.engine = engine
+        self.uow_factory = uow_factory
+        self.handlers = handlers
+        self.federation = federation
+        self.contracts = contracts
+        self.max_retries = max_retries
+        self.timeout_ms = timeout_ms
+        self.topics = topics or handlers.topics(contracts)
+        self.consumer = None
+        self._failures: dict[tuple[str, int, int], int] = {}
+
+    # -- offsets -------------------------------------------------------------
+    def stored_offsets(self) -> dict[tuple[str, int], int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(consumer_offset.c.topic, consumer_offset.c.partition,
+                                       consumer_offset.c.next_offset)).all()
+        return {(r.topic, r.partition): r.next_offset for r in rows}
+
+    def seek_to_stored(self, assigned) -> None:
+        stored = self.stored_offsets()
+        for tp in assigned:
+            offset = stored.get((tp.topic, tp.partition))
+            if offset is None:
+                self.consumer.seek_to_beginning(tp)
+            else:
+                self.consumer.seek(tp, offset)
+        log.info("%s: assigned %s", self.group,
+                 {f"{tp.topic}/{tp.partition}": stored.get((tp.topic, tp.partition), 0) for tp in assigned})
+
+    @staticmethod
+    def _claim(conn, rec) -> bool:
+        """Advance the stored offset past `rec`; False if it was already there (applied before)."""
+        conn.execute(pg_insert(consumer_offset).values(topic=rec.topic, partition=rec.partition, next_offset=0)
+                     .on_conflict_do_nothing())
+        return conn.execute(text(
+            "UPDATE consumer_offset SET next_offset = :next, updated_at = now() "
+            "WHERE topic = :t AND partition = :p AND next_offset <= :o RETURNING next_offset"),
+            {"next": rec.offset + 1, "t": rec.topic, "p": rec.partition, "o": rec.offset}).first() is not None
+
+    # -- one record ----------------------------------------------------------
+    def process(self, rec) -> str:
+        """Apply one record exactly once in effect; returns the outcome."""
+        try:
+            event = decode_record(rec.headers, rec.key, rec.value)
+            check(event, self.federation, self.contracts)
+        except (EnvelopeError, ContractError) as e:
+            return self._dead_letter(rec, type(e).__name__, str(e))
+        handler = self.handlers.get(event.type)
+        key = (rec.topic, rec.partition, rec.offset)
+        try:
+            with self.uow_factory() as uow:
+                if not self._claim(uow.conn, rec):
+                    outcome = "already-applied"
+                elif handler is None:
+                    outcome = "ignored"
+                elif uow.conn.execute(pg_insert(inbox).values(
+                        event_id=event.id, source=event.source, event_type=event.type, topic=rec.topic,
+                        partition=rec.partition, offset=rec.offset).on_conflict_do_nothing()
+                        .returning(inbox.c.event_id)).first() is None:
+                    outcome = "duplicate"
+                else:
+                    handler(uow, event)
+                    outcome = "applied"
+                uow.commit()
+        except Exception as e:
+            if is_transient(e):
+                log.warning("%s: transient error at %s: %s", self.group, key, e)
+                raise _Retry() from e
+            n = self._failures[key] = self._failures.get(key, 0) + 1
+            if n <= self.max_retries:
+                log.warning("%s: handler failed (%d/%d) at %s: %r", self.group, n, self.max_retries, key, e)
+                raise _Retry() from e
+            self._failures.pop(key, None)
+            return self._dead_letter(rec, "HandlerError", f"{type(e).__name__}: {e}", event.type)
+        self._failures.pop(key, None)
+        metrics.EVENTS_CONSUMED.labels(event.type, rec.topic, outcome).inc()
+        return outcome
+
+    def _dead_letter(self, rec, reason: str, error: str, event_type: str = "unknown") -> str:
+        headers = list(rec.headers or []) + [
+            ("dlt_reason", reason.encode()), ("dlt_error", error[:2000].encode()),
+            ("dlt_topic", rec.topic.encode()), ("dlt_partition", str(rec.partition).encode()),
+            ("dlt_offset", str(rec.offset).encode()), ("dlt_consumer_group", self.group.encode())]
+        with self.uow_factory() as uow:
+            if self._claim(uow.conn, rec):
+                uow.outbox.add_record(
+                    event_id=f"dlt:{self.group}:{rec.topic}:{rec.partition}:{rec.offset}",
+                    event_type=event_type, topic=rec.topic + broker.DLT_SUFFIX,
+                    key=(rec.key or b"").decode("utf-8", "replace"), headers=headers, value=rec.value or b"")
+            uow.commit()
+        log.warning("%s: dead-lettered %s/%d@%d: %s: %s", self.group, rec.topic, rec.partition, rec.offset,
+                    reason, error)
+        metrics.EVENTS_DEAD_LETTERED.labels(rec.topic, reason).inc()
+        return "dead-lettered"
+
+    # -- the loop ------------------------------------------------------------
+    def poll_once(self, timeout_ms: int = 500) -> int:
+        batches = self.consumer.poll(timeout_ms=timeout_ms)
+        n = 0
+        for tp, records in batches.items():
+            for rec in records:
+                try:
+                    self.process(rec)
+                    n += 1
+                except Exception as e:
+                    if not (isinstance(e, _Retry) or is_transient(e)):
+                        raise
+                    self.consumer.seek(tp, rec.offset)
+                    self._backoff(rec)
+                    break
+        if batches:
+            self._update_lag(batches.keys())
+        return n
+
+    def _backoff(self, rec):
+        n = self._failures.get((rec.topic, rec.partition, rec.offset), 1)
+        threading.Event().wait(min(0.2 * 2 ** n, 5.0))
+
+    def _update_lag(self, tps):
+        for tp in tps:
+            end = self.consumer.highwater(tp)
+            pos = self.consumer.position(tp) if tp in self.consumer.assignment() else None
+            if end is not None and pos is not None:
+                metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, end - pos))
+
+    def start(self):
+        self.consumer = broker.consumer(self.bootstrap, self.group, self.timeout_ms)
+        self.consumer.subscribe(self.topics, listener=_SeekToStoredOffsets(self))
+
+    def close(self):
+        if self.consumer is not None:
+            self.consumer.close(autocommit=False)
+            self.consumer = None
+
+    def run(self, stop: threading.Event) -> None:
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                if self.consumer is None:
+                    self.start()
+                self.poll_once()
+                backoff = 0.5
+            except Exception as e:
+                log.warning("%s: consumer error: %r; restarting in %.1fs", self.group, e, backoff)
+                self.close()
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+        self.close()

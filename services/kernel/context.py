@@ -1,0 +1,47 @@
+"""Everything a service instance needs at run time, built once from Settings."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from .config import Settings
+from .contracts import ContractRegistry, registry
+from .db import UnitOfWork, make_engine, migrate
+from .federation import Federation
+from .keys import load_private_key
+from .outbox import EventWriter
+
+
+@dataclass
+class ServiceContext:
+    settings: Settings
+    engine: Engine
+    federation: Federation
+    contracts: ContractRegistry
+    writer: EventWriter | None
+    uow_class: type[UnitOfWork]
+
+    def uow(self) -> UnitOfWork:
+        return self.uow_class(self.engine, self.writer, self.settings.org_id)
+
+    def dispose(self):
+        self.engine.dispose()
+
+
+def build_context(settings: Settings, *, uow_class: type[UnitOfWork], migrations: Path,
+                  pool_size: int = 5, run_migrations: bool = True) -> ServiceContext:
+    if run_migrations:
+        migrate(settings.database_url, migrations)
+    federation = Federation.load(settings.federation_file)
+    contracts = registry(str(settings.contracts_dir))
+    writer = None
+    key_file = settings.signing_key_file
+    if key_file is None:
+        org = federation.get(settings.org_id)
+        key_file = org.demo_signing_key_file if org else None
+    if key_file is not None:
+        writer = EventWriter(settings.source, load_private_key(key_file), contracts)
+    return ServiceContext(settings, make_engine(settings.database_url, pool_size), federation, contracts,
+                          writer, uow_class)

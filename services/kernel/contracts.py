@@ -1,0 +1,99 @@
+"""Event contracts: one versioned JSON Schema per event type in contracts/events.
+
+contracts/events/<name>/v<N>.json describes the `data` of CloudEvents of type
+`fi.yhdistamo.<name>.v<N>`; its `x-topic` names the Kafka topic it travels on, and
+`x-producer-field` the data field that must name the producing organisation
+(an organisation cannot publish facts on another's behalf).
+Released versions are never edited: a change is a new version file.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+TYPE_PREFIX = "fi.yhdistamo."
+TYPE_RE = re.compile(r"^fi\.yhdistamo\.(?P<name>[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)+)\.v(?P<version>[1-9][0-9]*)$")
+
+
+class ContractError(ValueError):
+    """The event does not match any contract, or breaks its contract."""
+
+
+@dataclass(frozen=True)
+class Contract:
+    name: str
+    version: int
+    topic: str
+    producer_field: str | None
+    schema: dict
+    validator: Draft202012Validator
+
+    @property
+    def type(self) -> str:
+        return f"{TYPE_PREFIX}{self.name}.v{self.version}"
+
+    @property
+    def dataschema(self) -> str:
+        return f"https://yhdistamo.fi/contracts/events/{self.name}/v{self.version}.json"
+
+
+def parse_type(event_type: str) -> tuple[str, int]:
+    m = TYPE_RE.match(event_type or "")
+    if not m:
+        raise ContractError(f"event type {event_type!r} is not of the form fi.yhdistamo.<name>.v<N>")
+    return m["name"], int(m["version"])
+
+
+class ContractRegistry:
+    def __init__(self, contracts_dir: Path):
+        self._contracts: dict[str, Contract] = {}
+        for path in sorted((Path(contracts_dir) / "events").glob("*/v*.json")):
+            schema = json.loads(path.read_text(encoding="utf-8"))
+            Draft202012Validator.check_schema(schema)
+            contract = Contract(
+                name=path.parent.name,
+                version=int(path.stem[1:]),
+                topic=schema["x-topic"],
+                producer_field=schema.get("x-producer-field"),
+                schema=schema,
+                validator=Draft202012Validator(schema, format_checker=FormatChecker()),
+            )
+            self._contracts[contract.type] = contract
+
+    def __iter__(self):
+        return iter(self._contracts.values())
+
+    def get(self, event_type: str) -> Contract:
+        parse_type(event_type)
+        try:
+            return self._contracts[event_type]
+        except KeyError:
+            raise ContractError(f"unknown event type or version: {event_type}") from None
+
+    def latest(self, name: str) -> Contract:
+        versions = [c for c in self._contracts.values() if c.name == name]
+        if not versions:
+            raise ContractError(f"no contract for event {name!r}")
+        return max(versions, key=lambda c: c.version)
+
+    def validate(self, event_type: str, data) -> Contract:
+        contract = self.get(event_type)
+        errors = sorted(contract.validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+        if errors:
+            e = errors[0]
+            where = "/".join(str(p) for p in e.absolute_path) or "(root)"
+            raise ContractError(f"{event_type} data invalid at {where}: {e.message}")
+        return contract
+
+    def topics(self) -> set[str]:
+        return {c.topic for c in self._contracts.values()}
+
+
+@lru_cache(maxsize=8)
+def registry(contracts_dir: str) -> ContractRegistry:
+    return ContractRegistry(Path(contracts_dir))

@@ -1,0 +1,100 @@
+"""Database: engine, Alembic migrations at start-up, and the unit of work."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from .outbox import Outbox
+
+KERNEL_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def make_engine(url: str, pool_size: int = 5) -> Engine:
+    return create_engine(url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True,
+                         pool_recycle=1800, connect_args={"connect_timeout": 5})
+
+
+def migrate(url: str, service_migrations: Path) -> None:
+    """Bring the kernel branch and the service's branch to head (idempotent, lock-protected)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(KERNEL_MIGRATIONS))
+    cfg.set_main_option("path_separator", "space")
+    cfg.set_main_option("version_locations",
+                        f"{KERNEL_MIGRATIONS / 'versions'} {Path(service_migrations) / 'versions'}")
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    command.upgrade(cfg, "heads")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors worth retrying: the database went away, a serialization conflict, a lock timeout."""
+    if isinstance(exc, OperationalError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
+    return sqlstate[:2] in ("08", "40", "53", "57") or sqlstate == "55P03"
+
+
+class UnitOfWork:
+    """One database transaction. Services subclass it to add repositories.
+
+    `outbox` stages events in the same transaction as the state change; the
+    relay is woken by NOTIFY when the transaction commits.
+    """
+
+    def __init__(self, engine: Engine, events=None, org_id: str | None = None):
+        self._engine = engine
+        self._events = events
+        self.org_id = org_id
+        self.conn: Connection | None = None
+        self._tx = None
+
+    def __enter__(self):
+        self.conn = self._engine.connect()
+        self._tx = self.conn.begin()
+        self.outbox = Outbox(self.conn, self._events)
+        self.on_enter()
+        return self
+
+    def on_enter(self):
+        """Hook for subclasses to build repositories on `self.conn`."""
+
+    def commit(self):
+        self._tx.commit()
+
+    def rollback(self):
+        if self._tx is not None and self._tx.is_active:
+            self._tx.rollback()
+
+    def __exit__(self, *exc):
+        try:
+            self.rollback()
+        finally:
+            self.conn.close()
+
+    def execute(self, *a, **kw):
+        return self.conn.execute(*a, **kw)
+
+
+def ping(engine: Engine) -> None:
+    with engine.connect() as c:
+        c.execute(text("SELECT 1"))
+
+
+def upsert_newer(conn: Connection, table, key: str, values: dict, version_col: str = "version") -> bool:
+    """Insert or update a read-model row unless a newer version is already there.
+
+    Events of one aggregate arrive in order per partition, but may be
+    re-delivered or re-published; versions make that harmless.
+    """
+    stmt = pg_insert(table).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[key], set_={c: stmt.excluded[c] for c in values if c != key},
+        where=table.c[version_col] < stmt.excluded[version_col])
+    return conn.execute(stmt.returning(table.c[key])).first() is not None

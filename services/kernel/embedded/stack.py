@@ -1,0 +1,329 @@
+"""The embedded multi-organisation stack: the README's first command.
+
+Starts PostgreSQL and Kafka on loopback, creates topics and databases, starts
+every organisation's services (gunicorn) with their relay and consumer
+processes plus regional reporting, loads demo data, writes var/stack.json,
+restarts a child that dies, and stops everything cleanly on Ctrl-C. Data is
+kept between runs unless --reset is given.
+
+    python -m services.kernel.embedded.stack [--var DIR] [--reset] [--base-port N] [--kafka-port N]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import create_engine
+
+from .. import broker
+from ..auth import new_token, upsert_user
+from ..config import PROJECT_ROOT, sqlalchemy_url
+from ..federation import SERVICE_KINDS, Federation
+from .demo import load_demo_data
+from .kafka import EmbeddedKafka
+from .postgres import EmbeddedPostgres
+
+ROLES = ("caseworker", "manager", "registrar", "admin")
+HAS_CONSUMER = {"referrals", "catalogue", "reporting"}
+
+
+def say(step: str, detail: str = "") -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {step}{(' — ' + detail) if detail else ''}", flush=True)
+
+
+def db_name(org: str, service: str) -> str:
+    return f"{org}_{service}".replace("-", "_")
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    env: dict
+    log: Path
+    proc: subprocess.Popen | None = None
+    restarts: int = 0
+    started_at: float = 0.0
+
+    def start(self):
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log, "ab") as f:
+            self.proc = subprocess.Popen(self.argv, env=self.env, stdout=f, stderr=subprocess.STDOUT,
+                                         cwd=PROJECT_ROOT, start_new_session=True)
+        self.started_at = time.monotonic()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.alive():
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                pass
+
+
+@dataclass
+class Stack:
+    var: Path
+    base_port: int
+    kafka_port: int
+    federation: Federation
+    pg: EmbeddedPostgres | None = None
+    kafka: EmbeddedKafka | None = None
+    children: list[Child] = field(default_factory=list)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    # -- layout --------------------------------------------------------------
+    def port(self, org_index: int | None, service: str) -> int:
+        if org_index is None:
+            return self.base_port
+        return self.base_port + 10 * (org_index + 1) + SERVICE_KINDS.index(service) + 1
+
+    def instances(self):
+        """(org_id, service, port) for every service instance, reporting last."""
+        for i, (org_id, org) in enumerate(self.federation.organisations.items()):
+            for svc in org.services:
+                yield org_id, svc, self.port(i, svc)
+        yield self.federation.reporting_org, "reporting", self.port(None, "reporting")
+
+    def check_ports_free(self):
+        import socket
+        wanted = [self.kafka_port, self.kafka_port + 1] + [port for _, _, port in self.instances()]
+        for port in wanted:
+            with socket.socket() as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    raise RuntimeError(f"port {port} on 127.0.0.1 is in use (is another stack running?); "
+                                       "choose others with --base-port / --kafka-port") from None
+
+    # -- engines -------------------------------------------------------------
+    def start_engines(self):
+        self.check_ports_free()
+        t = time.monotonic()
+        self.pg = EmbeddedPostgres(self.var / "postgres").start()
+        say("PostgreSQL 18 running", f"{self.pg.url()} ({time.monotonic() - t:.1f}s)")
+        t = time.monotonic()
+        self.kafka = EmbeddedKafka(self.var / "kafka", self.kafka_port, self.kafka_port + 1,
+                                   libs=self.var / "kafka-libs")
+        self.kafka.start()
+        say("Apache Kafka (KRaft) running", f"{self.kafka.bootstrap} ({time.monotonic() - t:.1f}s)")
+        created = broker.ensure_topics(self.kafka.bootstrap, PROJECT_ROOT / "deploy" / "topics.yaml")
+        say("Topics ready", f"created {len(created)}" if created else "all existed")
+
+    def prepare_databases(self, users: dict) -> dict:
+        urls = {}
+        for org_id, svc, _ in self.instances():
+            url = self.pg.create_database(db_name(org_id, svc))
+            urls[(org_id, svc)] = url
+        say("Databases ready", f"{len(urls)} (one per organisation and service)")
+        # migrations run here once so the many processes find an up-to-date schema
+        from .. import db
+        for (org_id, svc), url in urls.items():
+            db.migrate(sqlalchemy_url(url), PROJECT_ROOT / "services" / svc / "migrations")
+            eng = create_engine(sqlalchemy_url(url))
+            with eng.begin() as conn:
+                for u in users[org_id]:
+                    upsert_user(conn, u["username"], u["role"], u["token"], u["display_name"])
+            eng.dispose()
+        say("Schemas migrated and users seeded")
+        return urls
+
+    def users(self) -> dict:
+        """Demo users per organisation; tokens are kept across runs in var/users.json."""
+        path = self.var / "users.json"
+        users = json.loads(path.read_text()) if path.exists() else {}
+        orgs = list(self.federation.organisations) + [self.federation.reporting_org]
+        for org_id in orgs:
+            if org_id in users:
+                continue
+            roles = ROLES if org_id != self.federation.reporting_org else ("manager", "admin")
+            users[org_id] = [{"username": f"{role}@{org_id}", "role": role, "token": new_token(),
+                              "display_name": f"Demo {role} ({org_id})"} for role in roles]
+        path.write_text(json.dumps(users, indent=2))
+        path.chmod(0o600)
+        return users
+
+    # -- processes -----------------------------------------------------------
+    def child_env(self, org_id: str, svc: str, url: str, port: int) -> dict:
+        metrics_dir = self.var / "metrics" / f"{org_id}-{svc}"
+        if metrics_dir.exists():
+            shutil.rmtree(metrics_dir)
+        metrics_dir.mkdir(parents=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PROMETHEUS_")}
+        env.update(ORG_ID=org_id, DATABASE_URL=url, KAFKA_BOOTSTRAP_SERVERS=self.kafka.bootstrap,
+                   PROMETHEUS_MULTIPROC_DIR=str(metrics_dir), BIND=f"127.0.0.1:{port}",
+                   WEB_CONCURRENCY=os.environ.get("YHD_WEB_WORKERS", "1"), PROC_NAME=f"yhd-{org_id}-{svc}",
+                   PYTHONUNBUFFERED="1", KAFKA_CLIENT_TIMEOUT_MS=os.environ.get("KAFKA_CLIENT_TIMEOUT_MS", "10000"))
+        return env
+
+    def start_services(self, urls: dict):
+        py = sys.executable
+        gunicorn = str(Path(py).with_name("gunicorn"))
+        for org_id, svc, port in self.instances():
+            env = self.child_env(org_id, svc, urls[(org_id, svc)], port)
+            logs = self.var / "logs" / org_id
+            self.children.append(Child(f"{org_id}/{svc}/web", [
+                gunicorn, "-c", str(PROJECT_ROOT / "deploy" / "gunicorn.conf.py"),
+                f"services.{svc}.app:create_app()"], env, logs / f"{svc}-web.log"))
+            self.children.append(Child(f"{org_id}/{svc}/relay", [py, "-m", f"services.{svc}.worker", "relay"],
+                                       env, logs / f"{svc}-relay.log"))
+            if svc in HAS_CONSUMER:
+                self.children.append(Child(f"{org_id}/{svc}/consumer",
+                                           [py, "-m", f"services.{svc}.worker", "consumer"],
+                                           env, logs / f"{svc}-consumer.log"))
+        for c in self.children:
+            c.start()
+        say("Processes started", f"{len(self.children)} (gunicorn, relay and consumer per service)")
+
+    def wait_healthy(self, timeout: float = 90):
+        pending = {f"http://127.0.0.1:{port}/healthz" for _, _, port in self.instances()}
+        deadline = time.monotonic() + timeout
+        while pending and time.monotonic() < deadline:
+            for url in list(pending):
+                try:
+                    with urllib.request.urlopen(url, timeout=2) as r:
+                        if r.status == 200:
+                            pending.discard(url)
+                except (urllib.error.URLError, OSError):
+                    pass
+            dead = [c for c in self.children if c.proc.poll() is not None]
+            if dead:
+                raise RuntimeError(f"{dead[0].name} exited with {dead[0].proc.returncode}; see {dead[0].log}")
+            if pending:
+                time.sleep(0.3)
+        if pending:
+            raise RuntimeError(f"not healthy within {timeout:.0f}s: {sorted(pending)}")
+        say("Every service answers /healthz")
+
+    def describe(self, users: dict) -> dict:
+        orgs = {}
+        for i, (org_id, org) in enumerate(self.federation.organisations.items()):
+            orgs[org_id] = {"name": org.display_name("fi"),
+                            "services": {svc: f"http://127.0.0.1:{self.port(i, svc)}" for svc in org.services},
+                            "users": [{k: u[k] for k in ("username", "role", "token")} for u in users[org_id]]}
+        return {"broker": self.kafka.bootstrap, "database": self.pg.url(),
+                "reporting": f"http://127.0.0.1:{self.port(None, 'reporting')}", "orgs": orgs,
+                "reporting_users": [{k: u[k] for k in ("username", "role", "token")}
+                                    for u in users[self.federation.reporting_org]],
+                "pids": {"kafka": self.kafka.proc.pid, "postgres": self.pg.pid(),
+                         **{c.name: c.proc.pid for c in self.children}}}
+
+    def supervise(self):
+        """Restart a child that dies (with backoff), until asked to stop."""
+        while not self.stopping.wait(1.0):
+            for c in self.children:
+                if c.alive() or self.stopping.is_set():
+                    continue
+                delay = min(2 ** c.restarts, 30) if time.monotonic() - c.started_at < 60 else 0
+                say(f"{c.name} exited with {c.proc.returncode}", f"restarting in {delay}s (see {c.log})")
+                if self.stopping.wait(delay):
+                    break
+                c.restarts += 1
+                c.start()
+            self.write_pids()
+
+    def write_pids(self):
+        path = self.var / "stack.json"
+        if path.exists():
+            desc = json.loads(path.read_text())
+            pids = {c.name: c.proc.pid for c in self.children}
+            if desc.get("pids", {}) != {**desc.get("pids", {}), **pids}:
+                desc["pids"].update(pids)
+                _write_json(path, desc)
+
+    def shutdown(self):
+        self.stopping.set()
+        say("Stopping", f"{len(self.children)} processes, Kafka and PostgreSQL")
+        for c in self.children:
+            c.stop()
+        deadline = time.monotonic() + 15
+        for c in self.children:
+            if c.proc is None:
+                continue
+            try:
+                c.proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                c.stop(signal.SIGKILL)
+        if self.kafka:
+            self.kafka.stop()
+        if self.pg:
+            self.pg.stop()
+        (self.var / "stack.json").unlink(missing_ok=True)
+        say("Stopped cleanly")
+
+
+def _write_json(path: Path, data: dict):
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False))
+    tmp.chmod(0o600)
+    tmp.replace(path)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--var", type=Path, default=Path(os.environ.get("YHD_VAR", PROJECT_ROOT / "var")))
+    p.add_argument("--reset", action="store_true", help="delete the data of earlier runs first")
+    p.add_argument("--base-port", type=int, default=int(os.environ.get("YHD_BASE_PORT", 8100)))
+    p.add_argument("--kafka-port", type=int, default=int(os.environ.get("YHD_KAFKA_PORT", 19092)))
+    p.add_argument("--no-demo", action="store_true", help="do not load demo data")
+    args = p.parse_args(argv)
+    t0 = time.monotonic()
+    var = args.var.resolve()
+    if args.reset:
+        for sub in ("postgres", "kafka", "logs", "metrics", "users.json", "demo-loaded", "stack.json"):
+            target = var / sub
+            if target.is_dir():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
+        say("Reset", f"removed earlier data under {var}")
+    var.mkdir(parents=True, exist_ok=True)
+    stack = Stack(var, args.base_port, args.kafka_port, Federation.load(PROJECT_ROOT / "deploy" / "federation.yaml"))
+
+    def on_signal(*_):
+        stack.stopping.set()
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        say("Starting Yhdistämö", f"data in {var}")
+        stack.start_engines()
+        users = stack.users()
+        urls = stack.prepare_databases(users)
+        stack.start_services(urls)
+        stack.wait_healthy()
+        desc = stack.describe(users)
+        if not args.no_demo and not (var / "demo-loaded").exists():
+            n = load_demo_data(desc, say)
+            (var / "demo-loaded").write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
+            say("Demo data loaded", n)
+        _write_json(var / "stack.json", desc)
+        say(f"Ready in {time.monotonic() - t0:.1f}s", f"wrote {var / 'stack.json'}")
+        for org_id, o in desc["orgs"].items():
+            say(f"  {o['name']} ({org_id})", "  ".join(f"{k} {v}" for k, v in o["services"].items()))
+        say(f"  Regional reporting", desc["reporting"])
+        say("Press Ctrl-C to stop")
+        stack.supervise()
+        return 0
+    except Exception as e:
+        say("FAILED", str(e))
+        return 1
+    finally:
+        stack.shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""The federation registry: organisations, their services and public keys."""
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from .config import PROJECT_ROOT
+
+SERVICE_KINDS = ("referrals", "catalogue", "attendance")
+
+
+@dataclass(frozen=True)
+class Organisation:
+    id: str
+    kind: str
+    name: dict
+    services: tuple[str, ...]
+    signing_public_key: Ed25519PublicKey
+    demo_signing_key_file: Path | None
+
+    def display_name(self, lang: str = "fi") -> str:
+        return self.name.get(lang) or self.name.get("fi") or self.id
+
+
+@dataclass(frozen=True)
+class Federation:
+    name: str
+    organisations: dict[str, Organisation]
+    reporting_org: str
+
+    def get(self, org_id: str) -> Organisation | None:
+        return self.organisations.get(org_id)
+
+    def public_key(self, org_id: str) -> Ed25519PublicKey | None:
+        org = self.organisations.get(org_id)
+        return org.signing_public_key if org else None
+
+    @classmethod
+    def load(cls, path: Path | str) -> "Federation":
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        orgs = {}
+        for org_id, o in raw["organisations"].items():
+            key_file = o.get("demo_signing_key_file")
+            orgs[org_id] = Organisation(
+                id=org_id,
+                kind=o["kind"],
+                name=o["name"],
+                services=tuple(o["services"]),
+                signing_public_key=Ed25519PublicKey.from_public_bytes(
+                    base64.b64decode(o["signing_public_key"])),
+                demo_signing_key_file=(PROJECT_ROOT / key_file) if key_file else None,
+            )
+        return cls(name=raw["federation"], organisations=orgs,
+                   reporting_org=raw["region_reporting"]["org"])

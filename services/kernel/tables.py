@@ -1,0 +1,66 @@
+"""Tables every service database has: outbox, inbox, consumer offsets, users, access log.
+
+Created by the kernel's Alembic branch (services/kernel/migrations); the
+services' own migrations depend on it.
+"""
+from sqlalchemy import (BigInteger, Column, DateTime, Identity, Index, Integer, LargeBinary, MetaData,
+                        String, Table, Text, func, text)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+outbox = Table(
+    "outbox", metadata,
+    Column("seq", BigInteger, Identity(), primary_key=True),
+    Column("event_id", String(200), nullable=False, unique=True),
+    Column("event_type", String(200), nullable=False),
+    Column("topic", String(200), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("headers", JSONB, nullable=False),
+    Column("value", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("published_at", DateTime(timezone=True)),
+    Index("outbox_unpublished", "seq", postgresql_where=text("published_at IS NULL")),
+)
+
+inbox = Table(
+    "inbox", metadata,
+    Column("event_id", String(200), primary_key=True),
+    Column("source", String(200), nullable=False),
+    Column("event_type", String(200), nullable=False),
+    Column("topic", String(200), nullable=False),
+    Column("partition", Integer, nullable=False),
+    Column("offset", BigInteger, nullable=False),
+    Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+consumer_offset = Table(
+    "consumer_offset", metadata,
+    Column("topic", String(200), primary_key=True),
+    Column("partition", Integer, primary_key=True),
+    Column("next_offset", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+api_user = Table(
+    "api_user", metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("username", String(100), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+access_log = Table(
+    "access_log", metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("username", String(100), nullable=False),
+    Column("org_id", String(100), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("subject", String(200)),
+    Column("action", String(100), nullable=False),
+    Column("purpose", Text),
+    Column("result", String(20), nullable=False),
+)

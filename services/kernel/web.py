@@ -1,0 +1,148 @@
+"""The Flask application base every service builds on.
+
+OpenAPI 3 at /openapi.json with Swagger UI at /docs (served locally),
+/healthz (database and broker), /metrics (Prometheus), RFC 9457
+problem+json for every error, and request latency metrics.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+import swagger_ui_bundle
+from flask import Flask, Response, g, jsonify, request, send_from_directory
+from flask_smorest import Api
+from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import HTTPException
+
+from . import broker, metrics
+from .context import ServiceContext
+from .db import is_transient, ping
+from .errors import DomainError, problem
+
+log = logging.getLogger(__name__)
+SWAGGER_DIR = Path(swagger_ui_bundle.swagger_ui_path)
+
+
+class _BrokerCheck:
+    """Cache the broker check briefly so /healthz stays cheap under scraping."""
+
+    def __init__(self, bootstrap: str, ttl: float = 5.0):
+        self.bootstrap, self.ttl = bootstrap, ttl
+        self._at, self._ok = 0.0, False
+        self._lock = threading.Lock()
+
+    def ok(self) -> bool:
+        with self._lock:
+            if time.monotonic() - self._at > self.ttl:
+                self._ok = broker.broker_reachable(self.bootstrap)
+                self._at = time.monotonic()
+            return self._ok
+
+
+def problem_response(status: int, title: str, detail: str, code: str, **extra) -> Response:
+    resp = jsonify(problem(status, title, detail, code, instance=request.path, **extra))
+    resp.status_code = status
+    resp.mimetype = "application/problem+json"
+    return resp
+
+
+def create_base_app(ctx: ServiceContext, *, title: str, description: str = "") -> tuple[Flask, Api]:
+    app = Flask(ctx.settings.service)
+    app.json.ensure_ascii = False
+    app.config.update(
+        API_TITLE=title, API_VERSION="v1", OPENAPI_VERSION="3.1.0",
+        API_SPEC_OPTIONS={"info": {"description": description}},
+        OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs", OPENAPI_SWAGGER_UI_URL="/docs/static/",
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+    )
+    app.extensions["yhd"] = ctx
+    api = Api(app)
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    broker_check = _BrokerCheck(ctx.settings.kafka_bootstrap_servers)
+
+    @app.get("/docs/static/<path:filename>")
+    def swagger_static(filename):
+        return send_from_directory(SWAGGER_DIR, filename)
+
+    @app.get("/healthz")
+    def healthz():
+        checks = {}
+        try:
+            ping(ctx.engine)
+            checks["database"] = "ok"
+        except Exception as e:
+            checks["database"] = f"down: {type(e).__name__}"
+        checks["broker"] = "ok" if broker_check.ok() else "unreachable"
+        ok = all(v == "ok" for v in checks.values())
+        body = {"status": "ok" if ok else "degraded", "org": ctx.settings.org_id,
+                "service": ctx.settings.service, "checks": checks}
+        if ok:
+            return body, 200
+        return problem_response(503, "Service unavailable", f"health checks failed: {checks}", "unhealthy",
+                                checks=checks)
+
+    @app.get("/metrics")
+    def metrics_endpoint():
+        body, content_type = metrics.render()
+        return Response(body, content_type=content_type)
+
+    @app.before_request
+    def _start_timer():
+        g._t0 = time.perf_counter()
+
+    @app.after_request
+    def _observe(resp):
+        rule = request.url_rule.rule if request.url_rule else "unmatched"
+        if rule not in ("/metrics",):
+            metrics.REQUEST_LATENCY.labels(request.method, rule, str(resp.status_code)).observe(
+                time.perf_counter() - getattr(g, "_t0", time.perf_counter()))
+        return resp
+
+    @app.errorhandler(DomainError)
+    def _domain_error(e: DomainError):
+        return problem_response(e.status, e.title, e.detail, e.code, **e.extra)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(e: HTTPException):
+        extra = {}
+        data = getattr(e, "data", None)
+        if data and "messages" in data:  # marshmallow validation errors from flask-smorest
+            extra["errors"] = data["messages"]
+            detail = "The request did not pass validation; see 'errors' for each field."
+            return problem_response(e.code, "Invalid input", detail, "invalid", **extra)
+        return problem_response(e.code or 500, e.name, e.description or e.name,
+                                e.name.lower().replace(" ", "-"))
+
+    @app.errorhandler(DBAPIError)
+    def _db_error(e: DBAPIError):
+        if is_transient(e):
+            log.warning("database unavailable: %s", e)
+            return problem_response(503, "Service unavailable",
+                                    "The database is not reachable right now; nothing was saved. Try again shortly.",
+                                    "database-unavailable")
+        return _unexpected(e)
+
+    @app.errorhandler(Exception)
+    def _unexpected(e: Exception):
+        if isinstance(e, HTTPException):
+            return _http_error(e)
+        log.exception("unhandled error")
+        return problem_response(500, "Internal server error", "An unexpected error occurred; it has been logged.",
+                                "internal")
+
+    return app, api
+
+
+def create_service_app(defn, blueprints, *, title: str, description: str, settings=None) -> Flask:
+    """Application factory for a service: context, base app, the service's blueprints."""
+    from .worker import context_for, setup_logging  # worker imports nothing of Flask
+    setup_logging()
+    ctx = context_for(defn, settings)
+    app, api = create_base_app(ctx, title=title, description=description)
+    for bp in blueprints:
+        api.register_blueprint(bp)
+    return app

@@ -1,0 +1,81 @@
+"""Relay and consumer processes of a service instance.
+
+    python -m services.<service>.worker relay      # publish the outbox
+    python -m services.<service>.worker consumer   # apply events (run several to share partitions)
+    python -m services.<service>.worker all        # both, as threads of one process
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Settings
+from .consumer import ConsumerRunner, Handlers
+from .context import ServiceContext, build_context
+from .db import UnitOfWork
+from .outbox import Relay
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    name: str
+    uow_class: type[UnitOfWork]
+    migrations: Path
+    handlers: Handlers
+
+
+def setup_logging():
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s [%(process)d %(name)s] %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+
+
+def context_for(defn: ServiceDefinition, settings: Settings | None = None, **kw) -> ServiceContext:
+    settings = settings or Settings.from_env(defn.name)
+    return build_context(settings, uow_class=defn.uow_class, migrations=defn.migrations, **kw)
+
+
+def consumer_for(defn: ServiceDefinition, ctx: ServiceContext) -> ConsumerRunner:
+    s = ctx.settings
+    return ConsumerRunner(group=s.consumer_group, bootstrap=s.kafka_bootstrap_servers, engine=ctx.engine,
+                          uow_factory=ctx.uow, handlers=defn.handlers, federation=ctx.federation,
+                          contracts=ctx.contracts, max_retries=s.consumer_max_retries,
+                          timeout_ms=s.kafka_client_timeout_ms)
+
+
+def relay_for(ctx: ServiceContext) -> Relay:
+    s = ctx.settings
+    return Relay(ctx.engine, s.kafka_bootstrap_servers, retention_hours=s.outbox_retention_hours,
+                 timeout_ms=s.kafka_client_timeout_ms)
+
+
+def main(defn: ServiceDefinition, argv=None) -> None:
+    parser = argparse.ArgumentParser(prog=f"python -m services.{defn.name}.worker")
+    parser.add_argument("role", choices=["relay", "consumer", "all"])
+    args = parser.parse_args(argv)
+    setup_logging()
+    ctx = context_for(defn)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    runners = []
+    if args.role in ("relay", "all"):
+        runners.append(relay_for(ctx).run)
+    if args.role in ("consumer", "all") and defn.handlers.types():
+        runners.append(consumer_for(defn, ctx).run)
+    threads = [threading.Thread(target=r, args=(stop,), daemon=True) for r in runners]
+    for t in threads:
+        t.start()
+    while not stop.wait(0.5):
+        if not all(t.is_alive() for t in threads):
+            logging.getLogger(__name__).error("a worker thread died; exiting so the supervisor restarts us")
+            stop.set()
+            os._exit(1)
+    for t in threads:
+        t.join(timeout=10)
+    ctx.dispose()

@@ -1,0 +1,11 @@
+from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table
+
+metadata = MetaData()
+
+event_count = Table(
+    "event_count", metadata,
+    Column("org_id", String(100), primary_key=True),
+    Column("event_type", String(200), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+    Column("last_event_at", DateTime(timezone=True), nullable=False),
+)
