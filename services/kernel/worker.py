@@ -3,6 +3,10 @@
     python -m services.<service>.worker relay      # publish the outbox
     python -m services.<service>.worker consumer   # apply events (run several to share partitions)
     python -m services.<service>.worker all        # both, as threads of one process
+
+With METRICS_PORT set, the process serves its own Prometheus /metrics there
+(containers); in the embedded stack it writes to the instance's
+PROMETHEUS_MULTIPROC_DIR instead and the web process serves the sum.
 """
 from __future__ import annotations
 
@@ -60,6 +64,9 @@ def main(defn: ServiceDefinition, argv=None) -> None:
     args = parser.parse_args(argv)
     setup_logging()
     ctx = context_for(defn)
+    if os.environ.get("METRICS_PORT"):  # containers: the worker serves its own /metrics
+        from prometheus_client import start_http_server
+        start_http_server(int(os.environ["METRICS_PORT"]))
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

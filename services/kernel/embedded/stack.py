@@ -118,7 +118,7 @@ class Stack:
         say("PostgreSQL 18 running", f"{self.pg.url()} ({time.monotonic() - t:.1f}s)")
         t = time.monotonic()
         self.kafka = EmbeddedKafka(self.var / "kafka", self.kafka_port, self.kafka_port + 1,
-                                   libs=self.var / "kafka-libs")
+                                   libs=Path(os.environ.get("YHD_KAFKA_LIBS", self.var / "kafka-libs")))
         self.kafka.start()
         say("Apache Kafka (KRaft) running", f"{self.kafka.bootstrap} ({time.monotonic() - t:.1f}s)")
         created = broker.ensure_topics(self.kafka.bootstrap, PROJECT_ROOT / "deploy" / "topics.yaml")

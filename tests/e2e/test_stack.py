@@ -1,0 +1,187 @@
+"""The embedded multi-organisation stack as real processes: the README's first command."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+import requests
+
+from services.kernel.config import PROJECT_ROOT
+from tests.conftest import KAFKA_LIBS, free_port_range, unavailable
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    var = tmp_path_factory.mktemp("stack-var")
+    base = free_port_range(60)
+    env = {**os.environ, "YHD_KAFKA_LIBS": str(KAFKA_LIBS)}
+    log = open(var / "launcher.log", "wb")
+    t0 = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "services.kernel.embedded.stack", "--var", str(var),
+                             "--base-port", str(base), "--kafka-port", str(base + 55)],
+                            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    stack_json = var / "stack.json"
+    while not stack_json.exists():
+        if proc.poll() is not None or time.monotonic() - t0 > 180:
+            proc.kill()
+            unavailable("the embedded stack", (var / "launcher.log").read_text()[-4000:])
+        time.sleep(0.5)
+    desc = json.loads(stack_json.read_text())
+    desc["_started_in"] = time.monotonic() - t0
+    desc["_var"] = var
+    desc["_proc"] = proc
+    print(f"\nembedded stack ready in {desc['_started_in']:.1f}s")
+    yield desc
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def token(desc, org, role="caseworker"):
+    return next(u["token"] for u in desc["orgs"][org]["users"] if u["role"] == role)
+
+
+def api(desc, org, svc, method, path, role="caseworker", **kw):
+    url = desc["orgs"][org]["services"][svc] + path
+    return requests.request(method, url, headers={"Authorization": f"Bearer {token(desc, org, role)}"},
+                            timeout=10, **kw)
+
+
+def eventually(fn, timeout=30.0, interval=0.2):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"not true within {timeout}s (last: {last!r})")
+
+
+def all_urls(desc):
+    return [desc["reporting"]] + [u for o in desc["orgs"].values() for u in o["services"].values()]
+
+
+def test_stack_json_describes_every_organisation_and_every_url_is_healthy(stack):
+    assert len(stack["orgs"]) >= 4
+    assert stack["broker"].startswith("127.0.0.1:") and stack["database"].startswith("postgresql://")
+    for org in stack["orgs"].values():
+        assert set(org["services"]) == {"referrals", "catalogue", "attendance"}
+        assert {u["role"] for u in org["users"]} == {"caseworker", "manager", "registrar", "admin"}
+    for url in all_urls(stack):
+        r = requests.get(url + "/healthz", timeout=5)
+        assert r.status_code == 200, (url, r.text)
+        assert r.json()["checks"] == {"database": "ok", "broker": "ok"}
+
+
+def test_demo_data_is_searchable_across_the_federation(stack):
+    entries = eventually(lambda: requests.get(
+        stack["orgs"]["oulu-parish"]["services"]["catalogue"] + "/api/v1/directory", timeout=5).json())
+    orgs = {e["organization_id"] for e in entries}
+    assert orgs == set(stack["orgs"])  # every organisation's services reached the parish's read model
+
+
+def test_referral_sent_by_one_org_is_visible_at_the_receiver_and_acknowledged(stack):
+    targets = eventually(lambda: [t for t in api(stack, "nuorten-polku", "referrals", "GET", "/api/v1/targets").json()
+                                  if t["organization_id"] == "odl"])
+    r = api(stack, "nuorten-polku", "referrals", "POST", "/api/v1/referrals",
+            json={"service_id": targets[0]["service_id"], "age_band": "25-29", "note": "E2E"})
+    assert r.status_code == 201, r.text
+    sent = r.json()
+    got = eventually(lambda: [x for x in api(stack, "odl", "referrals", "GET", "/api/v1/referrals?direction=incoming")
+                              .json() if x["id"] == sent["id"]])
+    assert got[0]["from_org"] == "nuorten-polku" and got[0]["status"] == "requested"
+    eventually(lambda: api(stack, "nuorten-polku", "referrals", "GET", f"/api/v1/referrals/{sent['id']}")
+               .json()["received_at"])
+    # nobody else holds it: another organisation answers exactly as for an id that never existed
+    for org in ("oulu-social", "oulu-parish"):
+        other = api(stack, org, "referrals", "GET", f"/api/v1/referrals/{sent['id']}")
+        unknown = api(stack, org, "referrals", "GET", f"/api/v1/referrals/{uuid.uuid4()}")
+        assert other.status_code == unknown.status_code == 404
+        assert other.json()["title"] == unknown.json()["title"]
+    counts = eventually(lambda: requests.get(stack["reporting"] + "/api/v1/counts", timeout=5).json()
+                        .get("nuorten-polku", {}).get("referral.requested"))
+    assert counts in ("<5",) or counts >= 5
+
+
+def test_bad_input_gets_problem_json_and_nothing_is_saved(stack):
+    before = api(stack, "odl", "catalogue", "GET", "/api/v1/services", role="manager").json()
+    r = api(stack, "odl", "catalogue", "POST", "/api/v1/services", role="manager",
+            json={"name": {"fi": ""}, "status": "active"})
+    assert r.status_code == 422
+    assert r.headers["Content-Type"].startswith("application/problem+json")
+    body = r.json()
+    assert body["status"] == 422 and "status" in body["errors"]["json"] and "name" in body["errors"]["json"]
+    assert api(stack, "odl", "catalogue", "GET", "/api/v1/services", role="manager").json() == before
+    r = requests.post(stack["orgs"]["odl"]["services"]["referrals"] + "/api/v1/referrals", json={}, timeout=5)
+    assert r.status_code == 401 and r.json()["type"].endswith("/unauthorized")
+    r = api(stack, "odl", "referrals", "POST", "/api/v1/referrals", json={
+        "service_id": str(uuid.uuid4()), "age_band": "18-24"})
+    assert r.status_code == 404 and r.json()["type"].endswith("/unknown-service")
+    # a token of one organisation is worthless at another's service
+    r = requests.get(stack["orgs"]["odl"]["services"]["referrals"] + "/api/v1/referrals", timeout=5,
+                     headers={"Authorization": f"Bearer {token(stack, 'oulu-social')}"})
+    assert r.status_code == 401
+
+
+def test_attendance_encounter_flows_to_reporting(stack):
+    r = api(stack, "oulu-parish", "attendance", "POST", "/api/v1/encounters",
+            json={"kind": "group", "anonymous": True, "participants": 7, "occurred_at": "2026-11-23T14:00:00+02:00"})
+    assert r.status_code == 201, r.text
+    eventually(lambda: requests.get(stack["reporting"] + "/api/v1/counts", timeout=5).json()
+               .get("oulu-parish", {}).get("attendance.encounter-recorded"))
+    page = requests.get(stack["reporting"] + "/", timeout=5)
+    assert page.status_code == 200 and "Alueellinen seuranta" in page.text
+
+
+def test_openapi_docs_and_metrics_are_served(stack):
+    for url in all_urls(stack):
+        spec = requests.get(url + "/openapi.json", timeout=5).json()
+        assert spec["openapi"].startswith("3.") and spec["paths"]
+    docs = stack["orgs"]["odl"]["services"]["referrals"] + "/docs"
+    assert "swagger-ui" in requests.get(docs, timeout=5).text
+    assert requests.get(stack["orgs"]["odl"]["services"]["referrals"] + "/docs/static/swagger-ui-bundle.js",
+                        timeout=5).status_code == 200
+    metrics = requests.get(stack["orgs"]["odl"]["services"]["catalogue"] + "/metrics", timeout=5).text
+    for name in ("yhd_http_request_duration_seconds_bucket", "yhd_events_published_total",
+                 "yhd_events_consumed_total", "yhd_outbox_backlog"):
+        assert name in metrics, name
+
+
+def test_a_dead_child_is_restarted_and_the_flow_goes_on(stack):
+    name = "oulu-social/referrals/consumer"
+    old = stack["pids"][name]
+    os.kill(old, signal.SIGKILL)
+    new = eventually(lambda: (json.loads((stack["_var"] / "stack.json").read_text())["pids"][name]
+                              if json.loads((stack["_var"] / "stack.json").read_text())["pids"][name] != old
+                              else None), timeout=30)
+    assert new != old
+    targets = api(stack, "odl", "referrals", "GET", "/api/v1/targets").json()
+    target = next(t for t in targets if t["organization_id"] == "oulu-social")
+    sent = api(stack, "odl", "referrals", "POST", "/api/v1/referrals",
+               json={"service_id": target["service_id"], "age_band": "18-24"}).json()
+    eventually(lambda: api(stack, "oulu-social", "referrals", "GET", f"/api/v1/referrals/{sent['id']}")
+               .status_code == 200, timeout=60)
+
+
+def test_ctrl_c_stops_everything_cleanly(stack):
+    import psutil
+    proc = stack["_proc"]
+    pids = list(stack["pids"].values())
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(60) == 0
+    time.sleep(0.5)
+    alive = [p for p in pids if p and psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+    assert alive == []
+    assert not (stack["_var"] / "stack.json").exists()

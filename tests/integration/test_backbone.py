@@ -1,0 +1,267 @@
+"""The event backbone on a real Kafka broker and real PostgreSQL."""
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from kafka import KafkaConsumer, TopicPartition
+from sqlalchemy import func, select, text
+
+from services import catalogue, referrals
+from services.catalogue import service as catalogue_service
+from services.catalogue.tables import directory_service
+from services.kernel import broker
+from services.kernel.auth import Actor, Role
+from services.kernel.contracts import ContractError
+from services.kernel.events import canonical_json, new_event
+from services.kernel.keys import load_private_key
+from services.kernel.outbox import requeue_retained
+from services.kernel.tables import consumer_offset, inbox, outbox
+from services.referrals import service as referrals_service
+from services.referrals.tables import referral as referral_table
+
+pytestmark = pytest.mark.integration
+
+ODL = Actor("caseworker@odl", "Demo", Role.MANAGER, "odl")
+SOCIAL = Actor("caseworker@oulu-social", "Demo", Role.CASEWORKER, "oulu-social")
+
+
+def scalar(inst, stmt):
+    with inst.ctx.engine.connect() as c:
+        return c.execute(stmt).scalar()
+
+
+def in_directory(inst, service_id):
+    return scalar(inst, select(func.count()).select_from(directory_service)
+                  .where(directory_service.c.service_id == service_id,
+                         directory_service.c.status != "withdrawn"))
+
+
+def publish(inst, actor, name="Sovittava ohjaus", category="individual-guidance"):
+    s = catalogue_service.publish_service(inst.ctx.uow, actor, {"fi": name}, None, category)
+    inst.publish()
+    return s
+
+
+def produce_raw(bootstrap, topic, key: bytes | None, value: bytes | None, headers):
+    p = broker.producer(bootstrap)
+    md = p.send(topic, key=key, value=value, headers=headers).get(timeout=10)
+    p.close()
+    return md
+
+
+def dlt_records(bootstrap, topic, min_offset=0):
+    c = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=3000)
+    tp = TopicPartition(topic + ".DLT", 0)
+    c.assign([tp])
+    c.seek_to_beginning(tp)
+    out = [r for r in c if True]
+    c.close()
+    return [{**{k: v.decode(errors="replace") for k, v in r.headers}, "_value": r.value, "_key": r.key}
+            for r in out]
+
+
+def test_service_published_at_one_org_appears_in_another_orgs_directory(instance):
+    odl = instance(catalogue.DEFINITION, "odl")
+    social = instance(catalogue.DEFINITION, "oulu-social")
+    s = publish(odl, ODL, "Yhdistämön kohtaamispaikka")
+    social.consume_until(lambda: in_directory(social, s.id))
+    with social.ctx.engine.connect() as c:
+        row = c.execute(select(directory_service).where(directory_service.c.service_id == s.id)).one()
+    assert row.organization_id == "odl"  # provenance comes from the signed source
+    assert row.name == {"fi": "Yhdistämön kohtaamispaikka"}
+
+    catalogue_service.withdraw_service(odl.ctx.uow, ODL, s.id)
+    odl.publish()
+    social.consume_until(lambda: not in_directory(social, s.id))
+
+
+def test_state_change_and_event_commit_together_or_not_at_all(instance):
+    odl = instance(catalogue.DEFINITION, "odl")
+    before = scalar(odl, select(func.count()).select_from(outbox))
+    with pytest.raises(ContractError):
+        # a name longer than the contract allows: the event is refused, so the service is not saved either
+        catalogue_service.publish_service(odl.ctx.uow, ODL, {"fi": "x" * 501}, None, None)
+    assert scalar(odl, select(func.count()).select_from(outbox)) == before
+    assert catalogue_service.own_services(odl.ctx.uow) == []
+
+
+def test_referral_reaches_receiver_and_receipt_flows_back(instance):
+    social_cat = instance(catalogue.DEFINITION, "oulu-social")
+    odl_ref = instance(referrals.DEFINITION, "odl")
+    social_ref = instance(referrals.DEFINITION, "oulu-social")
+    target = publish(social_cat, SOCIAL, "Kuntouttava työtoiminta", "rehabilitative-work-activity")
+    odl_ref.consume_until(lambda: any(t["service_id"] == target.id
+                                      for t in referrals_service.list_targets(odl_ref.ctx.uow)))
+
+    sent = referrals_service.send_referral(odl_ref.ctx.uow, ODL, target.id, "18-24", "Toivoo työtoimintaa")
+    odl_ref.publish()
+    got = social_ref.consume_until(lambda: [r for r in referrals_service.list_referrals(
+        social_ref.ctx.uow, SOCIAL, "incoming") if r.id == sent.id])
+    assert got[0].from_org == "odl" and got[0].status.value == "requested" and got[0].received_at
+
+    social_ref.publish()  # the receipt
+    odl_ref.consume_until(lambda: referrals_service.get_referral(odl_ref.ctx.uow, ODL, sent.id).received_at)
+
+
+def test_redelivered_and_republished_events_are_applied_once(instance):
+    social_cat = instance(catalogue.DEFINITION, "oulu-social")
+    odl_ref = instance(referrals.DEFINITION, "odl")
+    social_ref = instance(referrals.DEFINITION, "oulu-social")
+    target = publish(social_cat, SOCIAL, "Palveluohjaus")
+    odl_ref.consume_until(lambda: any(t["service_id"] == target.id
+                                      for t in referrals_service.list_targets(odl_ref.ctx.uow)))
+    sent = referrals_service.send_referral(odl_ref.ctx.uow, ODL, target.id, "25-29", None)
+    odl_ref.publish()
+
+    def incoming_count():
+        return scalar(social_ref, select(func.count()).select_from(referral_table)
+                      .where(referral_table.c.id == sent.id))
+    social_ref.consume_until(incoming_count)
+
+    # the broker lost nothing, but the sender re-publishes its whole retained outbox
+    assert requeue_retained(odl_ref.ctx.engine) >= 1
+    odl_ref.publish()
+    event_ids = scalar(social_ref, select(func.count()).select_from(inbox))
+    social_ref.consume_until(lambda: scalar(social_ref, text(
+        "SELECT count(*) FROM consumer_offset WHERE topic = 'yhd.referrals'")) and _caught_up(social_ref))
+    assert incoming_count() == 1
+    assert scalar(social_ref, select(func.count()).select_from(inbox)) == event_ids
+    # only one receipt was produced for the one referral
+    assert scalar(social_ref, select(func.count()).select_from(outbox)
+                  .where(outbox.c.event_type == "fi.yhdistamo.referral.received.v1")
+                  .where(outbox.c.key == str(sent.id))) == 1
+
+
+def _caught_up(inst) -> bool:
+    r = inst.runner
+    consumer = r.consumer
+    parts = consumer.assignment()
+    if not parts:
+        return False
+    ends = consumer.end_offsets(list(parts))
+    stored = r.stored_offsets()
+    return all(stored.get((tp.topic, tp.partition), 0) >= end for tp, end in ends.items())
+
+
+def test_stored_offsets_decide_where_a_new_consumer_starts(instance):
+    odl = instance(catalogue.DEFINITION, "odl")
+    social = instance(catalogue.DEFINITION, "oulu-social")
+    s = publish(odl, ODL, "Ryhmätoiminta")
+    social.consume_until(lambda: in_directory(social, s.id) and _caught_up(social))
+    applied = scalar(social, select(func.count()).select_from(inbox))
+    social.runner.close()
+    social._runner = None
+    # a new consumer process of the same instance resumes at the stored offsets: nothing is re-applied
+    social.consume_until(lambda: _caught_up(social))
+    assert scalar(social, select(func.count()).select_from(inbox)) == applied
+    with social.ctx.engine.connect() as c:
+        assert c.execute(select(func.count()).select_from(consumer_offset)).scalar() >= 1
+
+
+def _headers(event, **override):
+    h = dict((k, v.decode()) for k, v in event.headers())
+    h.update(override)
+    return [(k, v.encode()) for k, v in h.items() if v is not None]
+
+
+BAD_CASES = {
+    "not-json": lambda ev, key: (key, b"{not json", _headers(ev)),
+    "unsigned": lambda ev, key: (key, ev.data_bytes, _headers(ev, ce_signature=None)),
+    "tampered": lambda ev, key: (key, canonical_json({**ev.data, "version": 99}), _headers(ev)),
+    "non-member": lambda ev, key: (key, ev.data_bytes, _headers(_resign(ev, Ed25519PrivateKey.generate()))),
+    "unknown-version": lambda ev, key: (key, ev.data_bytes, _headers(
+        _resign(ev, load_private_key(_demo_key("odl")), type="fi.yhdistamo.catalogue.service-published.v9"))),
+    "wrong-key": lambda ev, key: (key, ev.data_bytes, _headers(_resign(ev, load_private_key(_demo_key("oulu-parish"))))),
+    "claims-other-org": lambda ev, key: (key, ev.data_bytes, _headers(_resign(
+        ev, load_private_key(_demo_key("oulu-parish")), source="/orgs/oulu-parish/catalogue"))),
+    "key-mismatch": lambda ev, key: (b"other-key", ev.data_bytes, _headers(ev)),
+}
+
+
+def _demo_key(org):
+    from services.kernel.config import PROJECT_ROOT
+    return PROJECT_ROOT / "deploy" / "demo-keys" / f"{org}.ed25519.pem"
+
+
+def _resign(ev, key, **attrs):
+    base = {**ev.__dict__, **attrs}
+    unsigned = type(ev)(**{**base, "signature": None})
+    return type(ev)(**{**base, "signature": base64.b64encode(key.sign(unsigned.signing_input())).decode()})
+
+
+def test_malformed_forged_and_unknown_events_are_dead_lettered_and_consumption_goes_on(instance, kafka):
+    social = instance(catalogue.DEFINITION, "oulu-social")
+    writer = social.ctx.writer
+    sid = str(uuid.uuid4())
+    data = {"service_id": sid, "organization_id": "odl", "version": 1, "name": {"fi": "Väärennetty"},
+            "status": "active", "published_at": "2026-11-25T10:00:00Z"}
+    genuine = new_event(source="/orgs/odl/catalogue", type="fi.yhdistamo.catalogue.service-published.v1",
+                        key=sid, data=data, signing_key=load_private_key(_demo_key("odl")))
+    offsets = {}
+    for name, make in BAD_CASES.items():
+        key, value, headers = make(genuine, sid.encode())
+        offsets[name] = produce_raw(kafka.bootstrap, "yhd.catalogue", key, value, headers)
+    # a valid event after all the bad ones is still applied
+    good = publish(instance(catalogue.DEFINITION, "odl"), ODL, "Oikea palvelu")
+    social.consume_until(lambda: in_directory(social, good.id))
+    assert not in_directory(social, uuid.UUID(sid))
+    social.publish()  # the dead letters travel through the outbox too
+
+    parked = {(int(r["dlt_partition"]), int(r["dlt_offset"])): r for r in dlt_records(kafka.bootstrap, "yhd.catalogue")
+              if r.get("dlt_consumer_group") == social.ctx.settings.consumer_group}
+    for name, md in offsets.items():
+        r = parked.get((md.partition, md.offset))
+        assert r is not None, f"{name} was not dead-lettered"
+        assert r["dlt_topic"] == "yhd.catalogue" and r["dlt_reason"] and r["dlt_error"]
+    reasons = {name: parked[(md.partition, md.offset)]["dlt_error"] for name, md in offsets.items()}
+    assert "not JSON" in reasons["not-json"]
+    assert "signature" in reasons["unsigned"] or "missing" in reasons["unsigned"]
+    assert "does not verify" in reasons["tampered"]
+    assert "does not verify" in reasons["non-member"]
+    assert "unknown event type or version" in reasons["unknown-version"]
+    assert "organization_id" in reasons["claims-other-org"]
+    assert "partitionkey" in reasons["key-mismatch"]
+
+
+def test_topics_are_created_explicitly_and_never_auto_created(kafka):
+    from kafka import KafkaAdminClient
+    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap)
+    topics = set(admin.list_topics())
+    assert {"yhd.catalogue", "yhd.referrals", "yhd.attendance", "yhd.catalogue.DLT"} <= topics
+    p = broker.producer(kafka.bootstrap, timeout_ms=3000)
+    with pytest.raises(Exception):
+        p.send("yhd.no-such-topic", value=b"x").get(timeout=5)
+    p.close()
+    assert "yhd.no-such-topic" not in set(admin.list_topics())
+    assert broker.ensure_topics(kafka.bootstrap, broker_topics_file()) == []  # idempotent
+    admin.close()
+
+
+def broker_topics_file():
+    from services.kernel.config import PROJECT_ROOT
+    return PROJECT_ROOT / "deploy" / "topics.yaml"
+
+
+def test_migrations_are_idempotent_and_concurrent_safe(new_database):
+    """Web, relay and consumer processes all migrate at start-up; an advisory lock serialises them."""
+    import subprocess
+    import sys
+    from services.kernel.config import sqlalchemy_url
+    url = sqlalchemy_url(new_database("mig"))
+    code = ("import sys; from services.kernel.db import migrate; from services import referrals; "
+            "migrate(sys.argv[1], referrals.DEFINITION.migrations)")
+    procs = [subprocess.Popen([sys.executable, "-c", code, url], stderr=subprocess.PIPE) for _ in range(3)]
+    results = [(p.wait(60), p.stderr.read().decode()) for p in procs]
+    assert all(rc == 0 for rc, _ in results), results
+    from sqlalchemy import create_engine
+    eng = create_engine(url)
+    with eng.connect() as c:
+        heads = {r[0] for r in c.execute(text("SELECT version_num FROM alembic_version"))}
+        tables = {r[0] for r in c.execute(text("SELECT tablename FROM pg_tables WHERE schemaname='public'"))}
+    eng.dispose()
+    assert heads == {"r0001"}  # r0001 depends on the kernel branch k0001
+    assert {"outbox", "inbox", "consumer_offset", "api_user", "access_log", "referral", "service_target"} <= tables

@@ -1,0 +1,108 @@
+"""CloudEvents envelope, signatures and contracts — no I/O."""
+import base64
+import json
+import uuid
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from jsonschema import Draft7Validator, validators
+
+from services.kernel.config import PROJECT_ROOT
+from services.kernel.contracts import ContractError, ContractRegistry, parse_type
+from services.kernel.events import EnvelopeError, check, decode_record, new_event, verify
+from services.kernel.federation import Federation
+from services.kernel.keys import load_private_key
+
+FED = Federation.load(PROJECT_ROOT / "deploy" / "federation.yaml")
+CONTRACTS = ContractRegistry(PROJECT_ROOT / "contracts")
+ODL_KEY = load_private_key(PROJECT_ROOT / "deploy" / "demo-keys" / "odl.ed25519.pem")
+
+
+def published(**override):
+    sid = str(uuid.uuid4())
+    data = {"service_id": sid, "organization_id": "odl", "version": 1, "name": {"fi": "Sovittava ohjaus"},
+            "status": "active", "published_at": "2026-11-25T10:00:00Z", **override}
+    return new_event(source="/orgs/odl/catalogue", type="fi.yhdistamo.catalogue.service-published.v1",
+                     key=sid, data=data, signing_key=ODL_KEY,
+                     dataschema="https://yhdistamo.fi/contracts/events/catalogue.service-published/v1.json")
+
+
+def roundtrip(ev, key=None, value=None):
+    return decode_record(ev.headers(), (key or ev.partitionkey).encode(), ev.data_bytes if value is None else value)
+
+
+def test_event_survives_kafka_binary_mode_roundtrip_and_verifies():
+    ev = published()
+    got = roundtrip(ev)
+    assert (got.id, got.type, got.source, got.data, got.org) == (ev.id, ev.type, ev.source, ev.data, "odl")
+    check(got, FED, CONTRACTS)
+
+
+def test_headers_are_valid_cloudevents_attributes(shared_dir):
+    schema = json.loads((shared_dir / "cloudevents" / "cloudevents.schema.json").read_text())
+    validator_cls = validators.validator_for(schema, default=Draft7Validator)
+    ev = published()
+    attrs = {k[3:]: v.decode() for k, v in ev.headers() if k.startswith("ce_")}
+    attrs["data"] = ev.data
+    attrs["datacontenttype"] = "application/json"
+    errors = list(validator_cls(schema).iter_errors(attrs))
+    assert errors == []
+
+
+def test_tampered_data_fails_verification():
+    ev = published()
+    forged = roundtrip(ev, value=json.dumps({**ev.data, "version": 2}).encode())
+    with pytest.raises(EnvelopeError, match="does not verify"):
+        verify(forged, FED)
+
+
+def test_signature_of_another_member_or_stranger_is_refused():
+    ev = published()
+    for key in (Ed25519PrivateKey.generate(),
+                load_private_key(PROJECT_ROOT / "deploy" / "demo-keys" / "oulu-parish.ed25519.pem")):
+        sig = base64.b64encode(key.sign(ev.signing_input())).decode()
+        headers = [(k, sig.encode() if k == "ce_signature" else v) for k, v in ev.headers()]
+        with pytest.raises(EnvelopeError, match="does not verify"):
+            verify(decode_record(headers, ev.partitionkey.encode(), ev.data_bytes), FED)
+
+
+def test_source_outside_federation_is_refused():
+    ev = published()
+    headers = [(k, b"/orgs/stranger/catalogue" if k == "ce_source" else v) for k, v in ev.headers()]
+    with pytest.raises(EnvelopeError, match="not a member"):
+        verify(decode_record(headers, ev.partitionkey.encode(), ev.data_bytes), FED)
+
+
+@pytest.mark.parametrize("drop", ["ce_id", "ce_source", "ce_type", "ce_time", "ce_signature", "ce_specversion"])
+def test_missing_attribute_is_refused(drop):
+    ev = published()
+    with pytest.raises(EnvelopeError, match="missing"):
+        decode_record([h for h in ev.headers() if h[0] != drop], ev.partitionkey.encode(), ev.data_bytes)
+
+
+def test_key_must_equal_partitionkey():
+    with pytest.raises(EnvelopeError, match="partitionkey"):
+        roundtrip(published(), key="something-else")
+
+
+def test_data_must_name_the_producing_organisation():
+    ev = published(organization_id="oulu-social")  # odl claims to publish for the city
+    with pytest.raises(EnvelopeError, match="organization_id"):
+        check(roundtrip(ev), FED, CONTRACTS)
+
+
+def test_contract_violation_and_unknown_version_are_refused():
+    with pytest.raises(ContractError, match="status"):
+        CONTRACTS.validate("fi.yhdistamo.catalogue.service-published.v1", {**published().data, "status": "open"})
+    with pytest.raises(ContractError, match="unknown"):
+        CONTRACTS.get("fi.yhdistamo.catalogue.service-published.v7")
+    with pytest.raises(ContractError):
+        parse_type("com.example.whatever")
+
+
+def test_unknown_fields_in_event_data_are_refused():
+    with pytest.raises(ContractError, match="Additional properties"):
+        CONTRACTS.validate("fi.yhdistamo.referral.requested.v1", {
+            "referral_id": str(uuid.uuid4()), "from_org": "odl", "to_org": "oulu-social",
+            "service_id": str(uuid.uuid4()), "requested_at": "2026-11-25T10:00:00Z", "age_band": "18-24",
+            "hetu": "010199-9034"})
