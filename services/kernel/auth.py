@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import wraps
 
 from flask import current_app, g, request
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from .errors import Forbidden, Unauthorized

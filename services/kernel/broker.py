@@ -25,8 +25,10 @@ def producer(bootstrap: str, timeout_ms: int = 10_000, **overrides) -> KafkaProd
 
 def consumer(bootstrap: str, group_id: str | None, timeout_ms: int = 10_000, **overrides) -> KafkaConsumer:
     """Offsets are owned by the service database, so auto-commit is off."""
+    # auto_offset_reset="none": a position outside the log raises instead of silently jumping,
+    # so the runner can tell a lost broker log from a normal start (see recovery.py)
     cfg = dict(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False,
-               auto_offset_reset="earliest", allow_auto_create_topics=False, max_poll_records=200,
+               auto_offset_reset="none", allow_auto_create_topics=False, max_poll_records=200,
                session_timeout_ms=max(6000, timeout_ms), heartbeat_interval_ms=1000,
                request_timeout_ms=max(timeout_ms + 5000, 30_500), reconnect_backoff_max_ms=2000)
     cfg.update(overrides)

@@ -24,6 +24,7 @@ from .contracts import ContractError, ContractRegistry
 from .db import is_transient
 from .events import CloudEvent, EnvelopeError, check, decode_record
 from .federation import Federation
+from .recovery import reconcile_cluster, reset_offsets
 from .tables import consumer_offset, inbox
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class _Retry(Exception):
 class ConsumerRunner:
     def __init__(self, *, group: str, bootstrap: str, engine, uow_factory, handlers: Handlers,
                  federation: Federation, contracts: ContractRegistry, max_retries: int = 5,
-                 timeout_ms: int = 10_000, topics: list[str] | None = None):
+                 timeout_ms: int = 10_000, topics: list[str] | None = None, topics_file=None):
         self.group = group
         self.bootstrap = bootstrap
         self.engine = engine
@@ -81,7 +82,9 @@ class ConsumerRunner:
         self.max_retries = max_retries
         self.timeout_ms = timeout_ms
         self.topics = topics or handlers.topics(contracts)
+        self.topics_file = topics_file
         self.consumer = None
+        self._probe = None
         self._failures: dict[tuple[str, int, int], int] = {}
 
     # -- offsets -------------------------------------------------------------
@@ -93,6 +96,16 @@ class ConsumerRunner:
 
     def seek_to_stored(self, assigned) -> None:
         stored = self.stored_offsets()
+        ends = self._end_offsets(assigned)
+        beyond = [(tp.topic, tp.partition) for tp in assigned
+                  if stored.get((tp.topic, tp.partition), 0) > ends.get(tp, 0)]
+        if beyond:
+            # the log is shorter than what we applied: the broker lost its data (or a topic was recreated)
+            log.warning("%s: stored offsets beyond the log end for %s", self.group, beyond)
+            if self.topics_file is None or not reconcile_cluster(self.engine, self.bootstrap, self.topics_file):
+                with self.engine.begin() as conn:
+                    reset_offsets(conn, beyond)
+            stored = self.stored_offsets()
         for tp in assigned:
             offset = stored.get((tp.topic, tp.partition))
             if offset is None:
@@ -198,14 +211,25 @@ class ConsumerRunner:
             if end is not None and pos is not None:
                 metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, end - pos))
 
+    def _end_offsets(self, tps) -> dict:
+        if self._probe is None:  # a group-less client: no re-entrant calls inside the rebalance callback
+            self._probe = broker.consumer(self.bootstrap, None, self.timeout_ms)
+        return self._probe.end_offsets(list(tps))
+
     def start(self):
+        if self.topics_file is not None:
+            reconcile_cluster(self.engine, self.bootstrap, self.topics_file)
         self.consumer = broker.consumer(self.bootstrap, self.group, self.timeout_ms)
         self.consumer.subscribe(self.topics, listener=_SeekToStoredOffsets(self))
 
     def close(self):
-        if self.consumer is not None:
-            self.consumer.close(autocommit=False)
-            self.consumer = None
+        for c in (self.consumer, self._probe):
+            if c is not None:
+                try:
+                    c.close(autocommit=False)
+                except Exception as e:
+                    log.warning("%s: closing consumer: %r", self.group, e)
+        self.consumer = self._probe = None
 
     def run(self, stop: threading.Event) -> None:
         backoff = 0.5

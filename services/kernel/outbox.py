@@ -77,7 +77,8 @@ def requeue_retained(engine: Engine) -> int:
 
 class Relay:
     def __init__(self, engine: Engine, bootstrap: str, *, retention_hours: float = 168,
-                 batch_size: int = 500, timeout_ms: int = 10_000):
+                 batch_size: int = 500, timeout_ms: int = 10_000, topics_file=None):
+        self.topics_file = topics_file
         self.engine = engine
         self.bootstrap = bootstrap
         self.retention_hours = retention_hours
@@ -167,6 +168,9 @@ class Relay:
                     return
             dbapi.execute(f"LISTEN {CHANNEL}")
             log.info("relay: leader, listening")
+            if self.topics_file is not None:
+                from .recovery import reconcile_cluster  # recovery imports this module
+                reconcile_cluster(self.engine, self.bootstrap, self.topics_file)
             while not stop.is_set():
                 while self.publish_pending():
                     pass

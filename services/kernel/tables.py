@@ -64,3 +64,11 @@ access_log = Table(
     Column("purpose", Text),
     Column("result", String(20), nullable=False),
 )
+
+# The Kafka cluster the stored offsets and the published outbox rows refer to.
+kafka_cluster = Table(
+    "kafka_cluster", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("cluster_id", String(100), nullable=False),
+    Column("seen_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)

@@ -263,5 +263,5 @@ def test_migrations_are_idempotent_and_concurrent_safe(new_database):
         heads = {r[0] for r in c.execute(text("SELECT version_num FROM alembic_version"))}
         tables = {r[0] for r in c.execute(text("SELECT tablename FROM pg_tables WHERE schemaname='public'"))}
     eng.dispose()
-    assert heads == {"r0001"}  # r0001 depends on the kernel branch k0001
-    assert {"outbox", "inbox", "consumer_offset", "api_user", "access_log", "referral", "service_target"} <= tables
+    assert heads == {"k0002", "r0001"}  # the kernel branch and the service branch (which depends on k0001)
+    assert {"outbox", "inbox", "consumer_offset", "api_user", "access_log", "kafka_cluster", "referral", "service_target"} <= tables
