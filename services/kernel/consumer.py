@@ -24,7 +24,8 @@ from .contracts import ContractError, ContractRegistry
 from .db import is_transient
 from .events import CloudEvent, EnvelopeError, check, decode_record
 from .federation import Federation
-from .recovery import reconcile_cluster, reset_offsets
+from .faults import crash_point
+from .recovery import cluster_id, reconcile_cluster, reset_offsets
 from .tables import consumer_offset, inbox
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,10 @@ class _SeekToStoredOffsets(ConsumerRebalanceListener):
         self.runner.seek_to_stored(assigned)
 
 
+class ClusterChanged(Exception):
+    """The broker is another cluster than the one the stored offsets refer to."""
+
+
 class _Retry(Exception):
     """Stop this partition's batch; it is re-fetched from the failed record."""
 
@@ -83,6 +88,7 @@ class ConsumerRunner:
         self.timeout_ms = timeout_ms
         self.topics = topics or handlers.topics(contracts)
         self.topics_file = topics_file
+        self._cluster_id = None
         self.consumer = None
         self._probe = None
         self._failures: dict[tuple[str, int, int], int] = {}
@@ -95,6 +101,9 @@ class ConsumerRunner:
         return {(r.topic, r.partition): r.next_offset for r in rows}
 
     def seek_to_stored(self, assigned) -> None:
+        if self.topics_file is not None:  # every (re)join: is this still the cluster our offsets refer to?
+            reconcile_cluster(self.engine, self.bootstrap, self.topics_file)
+            self._cluster_id = cluster_id(self.bootstrap)
         stored = self.stored_offsets()
         ends = self._end_offsets(assigned)
         beyond = [(tp.topic, tp.partition) for tp in assigned
@@ -184,12 +193,16 @@ class ConsumerRunner:
     # -- the loop ------------------------------------------------------------
     def poll_once(self, timeout_ms: int = 500) -> int:
         batches = self.consumer.poll(timeout_ms=timeout_ms)
+        if batches:
+            self._check_same_cluster()
         n = 0
         for tp, records in batches.items():
-            for rec in records:
+            for i, rec in enumerate(records):
                 try:
                     self.process(rec)
                     n += 1
+                    if i == 2 and len(records) >= 5:
+                        crash_point("consumer.mid-batch")
                 except Exception as e:
                     if not (isinstance(e, _Retry) or is_transient(e)):
                         raise
@@ -199,6 +212,13 @@ class ConsumerRunner:
         if batches:
             self._update_lag(batches.keys())
         return n
+
+    def _check_same_cluster(self):
+        """Records fetched from another cluster (the broker came back empty) must not meet old offsets."""
+        cluster = getattr(getattr(self.consumer, "_client", None), "cluster", None)
+        current = getattr(cluster, "cluster_id", None)
+        if self._cluster_id and current and current != self._cluster_id:
+            raise ClusterChanged(f"cluster id changed {self._cluster_id} -> {current}")
 
     def _backoff(self, rec):
         n = self._failures.get((rec.topic, rec.partition, rec.offset), 1)

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from . import broker, metrics
 from .contracts import ContractRegistry
 from .events import CloudEvent, new_event
+from .faults import crash_point
 from .tables import outbox
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ class Relay:
                 break
             done.append(r)
         if done:
+            crash_point("relay.after-publish")  # published but not yet marked: re-published after restart
             with self.engine.begin() as conn:
                 conn.execute(update(outbox).where(outbox.c.seq.in_([r.seq for r in done]))
                              .values(published_at=func.now()))
@@ -159,6 +161,7 @@ class Relay:
             self._producer = None
 
     def _run_as_leader(self, stop: threading.Event) -> None:
+        from .recovery import reconcile_cluster  # recovery imports this module
         raw = self.engine.raw_connection()
         try:
             dbapi = raw.driver_connection
@@ -169,12 +172,15 @@ class Relay:
             dbapi.execute(f"LISTEN {CHANNEL}")
             log.info("relay: leader, listening")
             if self.topics_file is not None:
-                from .recovery import reconcile_cluster  # recovery imports this module
                 reconcile_cluster(self.engine, self.bootstrap, self.topics_file)
+            last_check = time.monotonic()
             while not stop.is_set():
                 while self.publish_pending():
                     pass
                 self.backlog()
+                if self.topics_file is not None and time.monotonic() - last_check > 15:
+                    reconcile_cluster(self.engine, self.bootstrap, self.topics_file)
+                    last_check = time.monotonic()
                 if time.monotonic() - self._last_cleanup > 60:
                     self.cleanup()
                     self._last_cleanup = time.monotonic()

@@ -29,6 +29,10 @@ class EmbeddedPostgres:
         return "embedded_postgres" if os.geteuid() == 0 else None
 
     def start(self) -> "EmbeddedPostgres":
+        if self._server is not None:  # started before and stopped since: start it again
+            with self._server._lock:
+                self._server.ensure_postgres_running()
+            return self
         self.datadir.mkdir(parents=True, exist_ok=True)
         self._server = embedded_postgres.get_server(self.datadir, cleanup_mode=None)
         if int(self._scalar("SHOW max_connections")) < self.max_connections:

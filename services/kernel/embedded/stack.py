@@ -39,6 +39,8 @@ HAS_CONSUMER = {"referrals", "catalogue", "reporting"}
 
 
 def say(step: str, detail: str = "") -> None:
+    if os.environ.get("YHD_QUIET"):
+        return
     print(f"[{time.strftime('%H:%M:%S')}] {step}{(' — ' + detail) if detail else ''}", flush=True)
 
 
@@ -84,6 +86,10 @@ class Stack:
     kafka: EmbeddedKafka | None = None
     children: list[Child] = field(default_factory=list)
     stopping: threading.Event = field(default_factory=threading.Event)
+    only: dict[str, tuple[str, ...]] | None = None   # org -> services to run (default: all of the federation)
+    with_reporting: bool = True
+    consumers_per_instance: int = 1
+    extra_env: dict = field(default_factory=dict)
 
     # -- layout --------------------------------------------------------------
     def port(self, org_index: int | None, service: str) -> int:
@@ -94,9 +100,16 @@ class Stack:
     def instances(self):
         """(org_id, service, port) for every service instance, reporting last."""
         for i, (org_id, org) in enumerate(self.federation.organisations.items()):
+            if self.only is not None and org_id not in self.only:
+                continue
             for svc in org.services:
-                yield org_id, svc, self.port(i, svc)
-        yield self.federation.reporting_org, "reporting", self.port(None, "reporting")
+                if self.only is None or svc in self.only[org_id]:
+                    yield org_id, svc, self.port(i, svc)
+        if self.with_reporting:
+            yield self.federation.reporting_org, "reporting", self.port(None, "reporting")
+
+    def child(self, name: str) -> Child:
+        return next(c for c in self.children if c.name == name)
 
     def check_ports_free(self):
         import socket
@@ -147,6 +160,7 @@ class Stack:
         path = self.var / "users.json"
         users = json.loads(path.read_text()) if path.exists() else {}
         orgs = list(self.federation.organisations) + [self.federation.reporting_org]
+        orgs = [o for o in orgs if self.only is None or o in self.only or o == self.federation.reporting_org]
         for org_id in orgs:
             if org_id in users:
                 continue
@@ -168,6 +182,7 @@ class Stack:
                    PROMETHEUS_MULTIPROC_DIR=str(metrics_dir), BIND=f"127.0.0.1:{port}",
                    WEB_CONCURRENCY=os.environ.get("YHD_WEB_WORKERS", "1"), PROC_NAME=f"yhd-{org_id}-{svc}",
                    PYTHONUNBUFFERED="1", KAFKA_CLIENT_TIMEOUT_MS=os.environ.get("KAFKA_CLIENT_TIMEOUT_MS", "10000"))
+        env.update(self.extra_env)
         return env
 
     def start_services(self, urls: dict):
@@ -181,10 +196,11 @@ class Stack:
                 f"services.{svc}.app:create_app()"], env, logs / f"{svc}-web.log"))
             self.children.append(Child(f"{org_id}/{svc}/relay", [py, "-m", f"services.{svc}.worker", "relay"],
                                        env, logs / f"{svc}-relay.log"))
-            if svc in HAS_CONSUMER:
-                self.children.append(Child(f"{org_id}/{svc}/consumer",
+            for n in range(self.consumers_per_instance if svc in HAS_CONSUMER else 0):
+                suffix = "" if n == 0 else f"-{n + 1}"
+                self.children.append(Child(f"{org_id}/{svc}/consumer{suffix}",
                                            [py, "-m", f"services.{svc}.worker", "consumer"],
-                                           env, logs / f"{svc}-consumer.log"))
+                                           env, logs / f"{svc}-consumer{suffix}.log"))
         for c in self.children:
             c.start()
         say("Processes started", f"{len(self.children)} (gunicorn, relay and consumer per service)")
@@ -211,10 +227,13 @@ class Stack:
 
     def describe(self, users: dict) -> dict:
         orgs = {}
-        for i, (org_id, org) in enumerate(self.federation.organisations.items()):
-            orgs[org_id] = {"name": org.display_name("fi"),
-                            "services": {svc: f"http://127.0.0.1:{self.port(i, svc)}" for svc in org.services},
-                            "users": [{k: u[k] for k in ("username", "role", "token")} for u in users[org_id]]}
+        for org_id, svc, port in self.instances():
+            if svc == "reporting":
+                continue
+            o = orgs.setdefault(org_id, {
+                "name": self.federation.get(org_id).display_name("fi"), "services": {},
+                "users": [{k: u[k] for k in ("username", "role", "token")} for u in users[org_id]]})
+            o["services"][svc] = f"http://127.0.0.1:{port}"
         return {"broker": self.kafka.bootstrap, "database": self.pg.url(),
                 "reporting": f"http://127.0.0.1:{self.port(None, 'reporting')}", "orgs": orgs,
                 "reporting_users": [{k: u[k] for k in ("username", "role", "token")}

@@ -1,0 +1,151 @@
+"""A small federation as real processes, for breaking things and counting.
+
+Two organisations and regional reporting, each service a gunicorn process
+with its relay and consumer processes (the stack launcher's own code), on a
+PostgreSQL and a Kafka broker of the test's own, so that they can be killed.
+The workload: ODL's caseworker sends referrals to the city's service; every
+receiving database is then checked for nothing lost and nothing applied twice.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+from sqlalchemy import create_engine, text
+
+from services.kernel.config import PROJECT_ROOT, sqlalchemy_url
+from services.kernel.embedded.stack import Stack
+from services.kernel.federation import Federation
+
+SENDER, RECEIVER = "odl", "oulu-social"
+
+
+@dataclass
+class Fed:
+    stack: Stack
+    desc: dict
+    urls: dict
+    service_id: str | None = None
+    sent: list[str] = field(default_factory=list)
+    _engines: dict = field(default_factory=dict)
+    _supervisor: threading.Thread | None = None
+
+    # -- HTTP ------------------------------------------------------------------
+    def token(self, org, role="caseworker"):
+        return next(u["token"] for u in self.desc["orgs"][org]["users"] if u["role"] == role)
+
+    def call(self, org, svc, method, path, role="caseworker", **kw):
+        return requests.request(method, self.desc["orgs"][org]["services"][svc] + path, timeout=15,
+                                headers={"Authorization": f"Bearer {self.token(org, role)}"}, **kw)
+
+    def publish_target(self) -> str:
+        r = self.call(RECEIVER, "catalogue", "POST", "/api/v1/services", role="manager",
+                      json={"name": {"fi": "Kuntouttava työtoiminta"}, "category": "rehabilitative-work-activity"})
+        assert r.status_code == 201, r.text
+        self.service_id = r.json()["id"]
+        wait(lambda: any(t["service_id"] == self.service_id
+                         for t in self.call(SENDER, "referrals", "GET", "/api/v1/targets").json()), 60)
+        return self.service_id
+
+    def send(self, n: int) -> list[str]:
+        ids = []
+        for _ in range(n):
+            r = self.call(SENDER, "referrals", "POST", "/api/v1/referrals",
+                          json={"service_id": self.service_id, "age_band": "18-24"})
+            assert r.status_code == 201, r.text  # writes succeed whatever the broker does
+            ids.append(r.json()["id"])
+        self.sent.extend(ids)
+        return ids
+
+    # -- databases ---------------------------------------------------------------
+    def q(self, org, svc, sql, **params):
+        key = (org, svc)
+        if key not in self._engines:
+            self._engines[key] = create_engine(sqlalchemy_url(self.urls[key]), pool_pre_ping=True)
+        with self._engines[key].connect() as c:
+            return c.execute(text(sql), params).scalar()
+
+    def state(self) -> dict:
+        ids = list(self.sent)
+        reporting = self.stack.federation.reporting_org
+        return {
+            "incoming": self.q(RECEIVER, "referrals",
+                               "SELECT count(*) FROM referral WHERE direction='incoming' AND id::text = ANY(:ids)",
+                               ids=ids),
+            "receipts_staged": self.q(RECEIVER, "referrals",
+                                      "SELECT count(*) FROM outbox WHERE event_type LIKE '%referral.received%' "
+                                      "AND key = ANY(:ids)", ids=ids),
+            "acknowledged": self.q(SENDER, "referrals",
+                                   "SELECT count(*) FROM referral WHERE received_at IS NOT NULL "
+                                   "AND id::text = ANY(:ids)", ids=ids),
+            "counted_requested": self.q(reporting, "reporting",
+                                        "SELECT coalesce(sum(count), 0) FROM event_count WHERE org_id=:o "
+                                        "AND event_type LIKE '%referral.requested%'", o=SENDER),
+            "counted_received": self.q(reporting, "reporting",
+                                       "SELECT coalesce(sum(count), 0) FROM event_count WHERE org_id=:o "
+                                       "AND event_type LIKE '%referral.received%'", o=RECEIVER),
+        }
+
+    def wait_exactly_once(self, within: float) -> float:
+        """Every referral sent is applied exactly once at every receiving database; returns drain time."""
+        n = len(self.sent)
+        want = {"incoming": n, "receipts_staged": n, "acknowledged": n, "counted_requested": n,
+                "counted_received": n}
+        t0 = time.monotonic()
+        last = None
+        while time.monotonic() - t0 < within:
+            last = self.state()
+            assert all(last[k] <= want[k] for k in want), f"applied twice: {last} (want {want})"
+            if last == want:
+                return time.monotonic() - t0
+            time.sleep(0.5)
+        raise AssertionError(f"not drained within {within}s: {last} (want {want})")
+
+    # -- processes ---------------------------------------------------------------
+    def child(self, name):
+        return self.stack.child(name)
+
+    def close(self):
+        for e in self._engines.values():
+            e.dispose()
+        self.stack.shutdown()
+        if self._supervisor:
+            self._supervisor.join(10)
+
+
+def wait(predicate, timeout=30.0, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+def start_federation(var: Path, base_port: int, *, consumers: int = 1, env: dict | None = None) -> Fed:
+    os.environ["YHD_QUIET"] = "1"
+    stack = Stack(var, base_port, base_port + 55, Federation.load(PROJECT_ROOT / "deploy" / "federation.yaml"),
+                  only={SENDER: ("referrals",), RECEIVER: ("referrals", "catalogue")},
+                  consumers_per_instance=consumers,
+                  extra_env={"KAFKA_CLIENT_TIMEOUT_MS": "4000", "YHD_FAULT_MARKER_DIR": str(var),
+                             "LOG_LEVEL": "INFO", **(env or {})})
+    try:
+        stack.start_engines()
+        users = stack.users()
+        urls = stack.prepare_databases(users)
+        stack.start_services(urls)
+        stack.wait_healthy(120)
+    except Exception:
+        stack.shutdown()
+        raise
+    fed = Fed(stack, stack.describe(users), urls)
+    fed._supervisor = threading.Thread(target=stack.supervise, daemon=True)
+    fed._supervisor.start()
+    return fed
