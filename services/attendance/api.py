@@ -1,18 +1,14 @@
 """Attendance HTTP API."""
-from flask import current_app
 from flask_smorest import Blueprint
 
 from services.kernel.auth import Role, current_actor, requires
+from services.kernel.web import request_uow as _uow
 
 from . import service
 from .schemas import EncounterIn, EncounterOut
 
 bp = Blueprint("attendance", __name__, url_prefix="/api/v1", description="Record encounters")
 SECURITY = [{"bearer": []}]
-
-
-def _uow():
-    return current_app.extensions["yhd"].uow()
 
 
 @bp.post("/encounters")

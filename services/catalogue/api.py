@@ -1,18 +1,14 @@
 """Catalogue HTTP API: thin handlers that parse, call one use case, serialise."""
-from flask import current_app
 from flask_smorest import Blueprint
 
 from services.kernel.auth import Role, current_actor, requires
+from services.kernel.web import request_uow as _uow
 
 from . import service
 from .schemas import DirectoryEntryOut, ServiceIn, ServiceOut
 
 bp = Blueprint("catalogue", __name__, url_prefix="/api/v1", description="Publish services and read the federation's")
 EDITORS = (Role.MANAGER, Role.CASEWORKER)
-
-
-def _uow():
-    return current_app.extensions["yhd"].uow()
 
 
 @bp.post("/services")

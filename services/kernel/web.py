@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import swagger_ui_bundle
-from flask import Flask, Response, g, jsonify, request, send_from_directory
+from flask import Flask, Response, current_app, g, jsonify, request, send_from_directory
 from flask_smorest import Api
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
@@ -40,6 +40,11 @@ class _BrokerCheck:
                 self._ok = broker.broker_reachable(self.bootstrap)
                 self._at = time.monotonic()
             return self._ok
+
+
+def request_uow():
+    """A unit of work of the service instance handling this request."""
+    return current_app.extensions["yhd"].uow()
 
 
 def problem_response(status: int, title: str, detail: str, code: str, **extra) -> Response:

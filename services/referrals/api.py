@@ -1,18 +1,14 @@
 """Referrals HTTP API: thin handlers that parse, call one use case, serialise."""
-from flask import current_app
 from flask_smorest import Blueprint
 
 from services.kernel.auth import Role, current_actor, requires
+from services.kernel.web import request_uow as _uow
 
 from . import service
 from .schemas import ReferralIn, ReferralListArgs, ReferralOut, TargetOut
 
 bp = Blueprint("referrals", __name__, url_prefix="/api/v1", description="Send and receive referrals")
 SECURITY = [{"bearer": []}]
-
-
-def _uow():
-    return current_app.extensions["yhd"].uow()
 
 
 @bp.post("/referrals")

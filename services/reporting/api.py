@@ -2,14 +2,12 @@
 from flask import current_app, render_template
 from flask_smorest import Blueprint
 
+from services.kernel.web import request_uow as _uow
+
 from . import service
 
 bp = Blueprint("reporting", __name__, url_prefix="/api/v1", description="Regional indicators")
 pages = Blueprint("reporting_pages", __name__, template_folder="templates")
-
-
-def _uow():
-    return current_app.extensions["yhd"].uow()
 
 
 @bp.get("/counts")

@@ -265,3 +265,41 @@ def test_migrations_are_idempotent_and_concurrent_safe(new_database):
     eng.dispose()
     assert heads == {"k0002", "r0001"}  # the kernel branch and the service branch (which depends on k0001)
     assert {"outbox", "inbox", "consumer_offset", "api_user", "access_log", "kafka_cluster", "referral", "service_target"} <= tables
+
+
+def test_a_failing_handler_is_retried_then_dead_lettered_and_the_rest_of_the_batch_applied(instance, kafka):
+    from datetime import datetime, timedelta, timezone
+
+    from services import attendance, reporting
+    from services.attendance import service as attendance_service
+    from services.kernel.consumer import ConsumerRunner, Handlers
+
+    odl = instance(attendance.DEFINITION, "odl")
+    region = instance(reporting.DEFINITION, "region")
+    when = datetime.now(timezone.utc) - timedelta(hours=1)
+    encounters = [attendance_service.record_encounter(odl.ctx.uow, ODL, kind="drop-in", anonymous=True,
+                                                      participants=2, occurred_at=when) for _ in range(10)]
+    odl.publish()
+    poison = str(encounters[4].id)
+    handlers = Handlers()
+
+    @handlers.on("fi.yhdistamo.attendance.encounter-recorded.v1")
+    def apply(uow, event):
+        if event.data["encounter_id"] == poison:
+            raise ValueError("this one cannot be applied")
+        uow.counts.increment(event.org, event.type, event.time)
+
+    runner = ConsumerRunner(group=f"test-{uuid.uuid4().hex[:8]}", bootstrap=kafka.bootstrap,
+                            engine=region.ctx.engine, uow_factory=region.ctx.uow, handlers=handlers,
+                            federation=region.ctx.federation, contracts=region.ctx.contracts, max_retries=2,
+                            timeout_ms=5000)
+    region._runner = runner
+    runner.start()
+    region.consume_until(lambda: _caught_up(region), timeout=60)
+    with region.ctx.engine.connect() as c:
+        applied = set(c.execute(text("SELECT event_id FROM inbox")).scalars())
+        dlt = c.execute(select(outbox.c.headers).where(outbox.c.topic == "yhd.attendance.DLT")).scalars().all()
+    assert len(applied) == 9  # all but the poisoned one, each once
+    reasons = [dict(h) for h in dlt]
+    assert any(r["dlt_reason"] == "HandlerError" and "cannot be applied" in r["dlt_error"] for r in reasons)
+    assert region.publish() >= 1  # the dead letter reaches the DLT topic
