@@ -30,6 +30,11 @@ class Actor:
     org_id: str
 
 
+def system_actor(org_id: str) -> Actor:
+    """The service itself, acting on an event (e.g. restricting data after a consent withdrawal)."""
+    return Actor(f"system@{org_id}", "system", "system", org_id)
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

@@ -16,6 +16,8 @@ class Settings:
     kafka_bootstrap_servers: str
     federation_file: Path = PROJECT_ROOT / "deploy" / "federation.yaml"
     signing_key_file: Path | None = None
+    encryption_key_file: Path | None = None
+    pathway_secret_file: Path | None = None
     contracts_dir: Path = PROJECT_ROOT / "contracts"
     topics_file: Path = PROJECT_ROOT / "deploy" / "topics.yaml"
     outbox_retention_hours: float = 24 * 7
@@ -40,6 +42,7 @@ class Settings:
         if missing:
             raise RuntimeError(f"missing required settings: {', '.join(missing)}")
         key = env.get("SIGNING_KEY_FILE")
+        enc, secret = env.get("ENCRYPTION_KEY_FILE"), env.get("PATHWAY_SECRET_FILE")
         return cls(
             org_id=env["ORG_ID"],
             service=service,
@@ -47,6 +50,8 @@ class Settings:
             kafka_bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"],
             federation_file=Path(env.get("FEDERATION_FILE", PROJECT_ROOT / "deploy" / "federation.yaml")),
             signing_key_file=Path(key) if key else None,
+            encryption_key_file=Path(enc) if enc else None,
+            pathway_secret_file=Path(secret) if secret else None,
             topics_file=Path(env.get("TOPICS_FILE", PROJECT_ROOT / "deploy" / "topics.yaml")),
             outbox_retention_hours=float(env.get("OUTBOX_RETENTION_HOURS", 24 * 7)),
             consumer_max_retries=int(env.get("CONSUMER_MAX_RETRIES", 5)),

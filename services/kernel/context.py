@@ -11,6 +11,7 @@ from .contracts import ContractRegistry, registry
 from .db import UnitOfWork, make_engine, migrate
 from .federation import Federation
 from .keys import load_private_key
+from . import sealed
 from .outbox import EventWriter
 
 
@@ -22,9 +23,13 @@ class ServiceContext:
     contracts: ContractRegistry
     writer: EventWriter | None
     uow_class: type[UnitOfWork]
+    encryption_key: object | None = None   # nacl PrivateKey: opens payloads sealed for this organisation
+    pathway_secret: bytes | None = None
 
     def uow(self) -> UnitOfWork:
-        return self.uow_class(self.engine, self.writer, self.settings.org_id)
+        uow = self.uow_class(self.engine, self.writer, self.settings.org_id)
+        uow.ctx = self
+        return uow
 
     def dispose(self):
         self.engine.dispose()
@@ -43,5 +48,10 @@ def build_context(settings: Settings, *, uow_class: type[UnitOfWork], migrations
         key_file = org.demo_signing_key_file if org else None
     if key_file is not None:
         writer = EventWriter(settings.source, load_private_key(key_file), contracts)
+    org = federation.get(settings.org_id)
+    enc_file = settings.encryption_key_file or (org.demo_encryption_key_file if org else None)
+    secret_file = settings.pathway_secret_file or (federation.demo_pathway_secret_file if org else None)
     return ServiceContext(settings, make_engine(settings.database_url, pool_size), federation, contracts,
-                          writer, uow_class)
+                          writer, uow_class,
+                          encryption_key=sealed.load_private_key(enc_file) if enc_file else None,
+                          pathway_secret=bytes.fromhex(secret_file.read_text().strip()) if secret_file else None)

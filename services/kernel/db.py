@@ -41,6 +41,34 @@ def is_transient(exc: BaseException) -> bool:
     return sqlstate[:2] in ("08", "40", "53", "57") or sqlstate == "55P03"
 
 
+class AccessLog:
+    """Who read or changed whose data, written in the same transaction as the operation:
+    if the row cannot be written, the operation fails with it."""
+
+    def __init__(self, conn: Connection, org_id: str | None):
+        self.conn, self.org_id = conn, org_id
+
+    def record(self, actor, subject: str, action: str, purpose: str | None = None, result: str = "ok") -> None:
+        from .tables import access_log
+        self.conn.execute(access_log.insert().values(
+            username=actor.username, org_id=actor.org_id or self.org_id, role=getattr(actor.role, "value", actor.role),
+            subject=str(subject), action=action, purpose=purpose, result=result))
+
+    def for_subjects(self, subjects: list[str]) -> list[dict]:
+        from sqlalchemy import select
+        from .tables import access_log
+        rows = self.conn.execute(select(access_log).where(access_log.c.subject.in_(subjects))
+                                 .order_by(access_log.c.at, access_log.c.id))
+        return [dict(r._mapping) for r in rows]
+
+
+def log_refusal(uow_factory, actor, subject: str, action: str, purpose: str | None, result: str) -> None:
+    """A refused or failed request on client data still leaves its access-log row (in its own transaction)."""
+    with uow_factory() as uow:
+        uow.access_log.record(actor, subject, action, purpose, result=result)
+        uow.commit()
+
+
 class UnitOfWork:
     """One database transaction. Services subclass it to add repositories.
 
@@ -59,6 +87,7 @@ class UnitOfWork:
         self.conn = self._engine.connect()
         self._tx = self.conn.begin()
         self.outbox = Outbox(self.conn, self._events)
+        self.access_log = AccessLog(self.conn, self.org_id)
         self.on_enter()
         return self
 

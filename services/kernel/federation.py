@@ -21,6 +21,8 @@ class Organisation:
     services: tuple[str, ...]
     signing_public_key: Ed25519PublicKey
     demo_signing_key_file: Path | None
+    encryption_public_key: str | None = None  # X25519, base64: seals personal data for this organisation
+    demo_encryption_key_file: Path | None = None
 
     def display_name(self, lang: str = "fi") -> str:
         return self.name.get(lang) or self.name.get("fi") or self.id
@@ -31,6 +33,7 @@ class Federation:
     name: str
     organisations: dict[str, Organisation]
     reporting_org: str
+    demo_pathway_secret_file: Path | None = None
 
     def get(self, org_id: str) -> Organisation | None:
         return self.organisations.get(org_id)
@@ -45,6 +48,7 @@ class Federation:
         orgs = {}
         for org_id, o in raw["organisations"].items():
             key_file = o.get("demo_signing_key_file")
+            enc_file = o.get("demo_encryption_key_file")
             orgs[org_id] = Organisation(
                 id=org_id,
                 kind=o["kind"],
@@ -53,6 +57,9 @@ class Federation:
                 signing_public_key=Ed25519PublicKey.from_public_bytes(
                     base64.b64decode(o["signing_public_key"])),
                 demo_signing_key_file=(PROJECT_ROOT / key_file) if key_file else None,
+                encryption_public_key=o.get("encryption_public_key"),
+                demo_encryption_key_file=(PROJECT_ROOT / enc_file) if enc_file else None,
             )
-        return cls(name=raw["federation"], organisations=orgs,
-                   reporting_org=raw["region_reporting"]["org"])
+        secret = raw.get("demo_pathway_secret_file")
+        return cls(name=raw["federation"], organisations=orgs, reporting_org=raw["region_reporting"]["org"],
+                   demo_pathway_secret_file=(PROJECT_ROOT / secret) if secret else None)

@@ -1,40 +1,145 @@
 """Referrals HTTP API: thin handlers that parse, call one use case, serialise."""
+from flask import request
 from flask_smorest import Blueprint
 
 from services.kernel.auth import Role, current_actor, requires
 from services.kernel.web import request_uow as _uow
 
 from . import service
-from .schemas import ReferralIn, ReferralListArgs, ReferralOut, TargetOut
+from .schemas import (ActionIn, ClientDetailOut, ClientIn, ClientListArgs, ClientOut, ConsentIn, ConsentOut,
+                      DataReportOut, HistoryOut, InboxOut, OutcomeIn, OutcomeOut, ReferralDetailOut, ReferralIn,
+                      ReferralListArgs, ReferralOut, ReferralPage, TargetOut)
 
-bp = Blueprint("referrals", __name__, url_prefix="/api/v1", description="Send and receive referrals")
+bp = Blueprint("referrals", __name__, url_prefix="/api/v1", description="Clients, consents and referrals")
 SECURITY = [{"bearer": []}]
+CASEWORK = (Role.CASEWORKER, Role.MANAGER)
+
+
+def purpose():
+    """Why the caller reads client data (X-Purpose header), for the access log."""
+    return request.headers.get("X-Purpose", "casework")[:200]
+
+
+@bp.post("/clients")
+@requires(*CASEWORK)
+@bp.arguments(ClientIn)
+@bp.response(201, ClientOut)
+@bp.doc(security=SECURITY)
+def register_client(body):
+    return service.register_client(_uow, current_actor(), body, purpose=purpose())
+
+
+@bp.get("/clients")
+@requires(*CASEWORK)
+@bp.arguments(ClientListArgs, location="query")
+@bp.response(200, ClientOut(many=True))
+@bp.doc(security=SECURITY)
+def list_clients(args):
+    return service.list_clients(_uow, current_actor(), args.get("search"), args["per_page"],
+                                (args["page"] - 1) * args["per_page"], purpose=purpose())
+
+
+@bp.get("/clients/<uuid:client_id>")
+@requires(*CASEWORK)
+@bp.response(200, ClientDetailOut)
+@bp.doc(security=SECURITY)
+def get_client(client_id):
+    client, consents = service.get_client(_uow, current_actor(), client_id, purpose=purpose())
+    return {**client.__dict__, "consents": consents}
+
+
+@bp.get("/clients/<uuid:client_id>/consents")
+@requires(*CASEWORK)
+@bp.response(200, ConsentOut(many=True))
+@bp.doc(security=SECURITY)
+def list_consents(client_id):
+    return service.get_client(_uow, current_actor(), client_id, purpose=purpose())[1]
+
+
+@bp.post("/clients/<uuid:client_id>/consents")
+@requires(*CASEWORK)
+@bp.arguments(ConsentIn)
+@bp.response(201, ConsentOut)
+@bp.doc(security=SECURITY)
+def record_consent(body, client_id):
+    return service.record_consent(_uow, current_actor(), client_id, body, purpose=purpose())
+
+
+@bp.post("/clients/<uuid:client_id>/consents/<uuid:consent_id>/withdraw")
+@requires(*CASEWORK)
+@bp.response(200, ConsentOut)
+@bp.doc(security=SECURITY)
+def withdraw_consent(client_id, consent_id):
+    return service.withdraw_consent(_uow, current_actor(), client_id, consent_id, purpose=purpose())
+
+
+@bp.get("/clients/<uuid:client_id>/data-report")
+@requires(Role.REGISTRAR)
+@bp.response(200, DataReportOut)
+@bp.doc(security=SECURITY)
+def data_report(client_id):
+    """Who used and who received the client's data (registrar)."""
+    return service.data_report(_uow, current_actor(), client_id, purpose=purpose())
 
 
 @bp.post("/referrals")
-@requires(Role.CASEWORKER, Role.MANAGER)
+@requires(*CASEWORK)
 @bp.arguments(ReferralIn)
 @bp.response(201, ReferralOut)
 @bp.doc(security=SECURITY)
 def send(body):
-    return service.send_referral(_uow, current_actor(), body["service_id"], body["age_band"], body.get("note"))
+    return service.send_referral(_uow, current_actor(), body["client_id"], body["service_id"],
+                                 body.get("categories"), body.get("note"), purpose=purpose())
 
 
 @bp.get("/referrals")
-@requires(Role.CASEWORKER, Role.MANAGER)
+@requires(*CASEWORK)
 @bp.arguments(ReferralListArgs, location="query")
-@bp.response(200, ReferralOut(many=True))
+@bp.response(200, ReferralPage)
 @bp.doc(security=SECURITY)
 def list_referrals(args):
-    return service.list_referrals(_uow, current_actor(), args.get("direction"))
+    page, per_page = args.pop("page"), args.pop("per_page")
+    items, total = service.list_referrals(_uow, current_actor(), box=args.get("box"), status=args.get("state"),
+                                          service_id=args.get("service_id"), since=args.get("since"),
+                                          until=args.get("until"), limit=per_page, offset=(page - 1) * per_page)
+    return {"items": items, "total": total, "page": page, "per_page": per_page}
 
 
 @bp.get("/referrals/<uuid:referral_id>")
-@requires(Role.CASEWORKER, Role.MANAGER)
-@bp.response(200, ReferralOut)
+@requires(*CASEWORK)
+@bp.response(200, ReferralDetailOut)
 @bp.doc(security=SECURITY)
 def get_referral(referral_id):
-    return service.get_referral(_uow, current_actor(), referral_id)
+    return service.get_referral(_uow, current_actor(), referral_id, purpose=purpose())
+
+
+@bp.get("/referrals/<uuid:referral_id>/history")
+@requires(*CASEWORK)
+@bp.response(200, HistoryOut(many=True))
+@bp.doc(security=SECURITY)
+def referral_history(referral_id):
+    return service.history(_uow, current_actor(), referral_id)
+
+
+@bp.post("/referrals/<uuid:referral_id>/<any(accept,reject,start,hold,complete,fail,cancel):action>")
+@requires(*CASEWORK)
+@bp.arguments(ActionIn)
+@bp.response(200, ReferralOut)
+@bp.doc(security=SECURITY)
+def act(body, referral_id, action):
+    """accept | reject | start | hold | complete | fail | cancel; reject, cancel, hold and fail need a reason_code."""
+    return service.act_on_referral(_uow, current_actor(), referral_id, action, body.get("reason_code"),
+                                   body.get("reason_text"), purpose=purpose())
+
+
+@bp.post("/referrals/<uuid:referral_id>/outcomes")
+@requires(*CASEWORK)
+@bp.arguments(OutcomeIn)
+@bp.response(201, OutcomeOut)
+@bp.doc(security=SECURITY)
+def record_outcome(body, referral_id):
+    return service.record_outcome(_uow, current_actor(), referral_id, body["point"], body["outcome"],
+                                  body.get("detail"), purpose=purpose())
 
 
 @bp.get("/targets")
@@ -44,3 +149,12 @@ def get_referral(referral_id):
 def targets():
     """Services of the federation a referral can be sent to (from the catalogue events)."""
     return service.list_targets(_uow)
+
+
+@bp.get("/inbox")
+@requires(*CASEWORK)
+@bp.response(200, InboxOut)
+@bp.doc(security=SECURITY)
+def inbox():
+    """What needs action: new incoming, awaiting answer, escalated, follow-ups due."""
+    return service.inbox(_uow, current_actor())

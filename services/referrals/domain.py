@@ -1,4 +1,10 @@
-"""Referrals domain: a referral's lifecycle between organisations (FHIR SDOH Task names)."""
+"""Referrals domain: a referral's lifecycle between organisations (FHIR SDOH Task names).
+
+Both organisations hold the referral: the sender (direction outgoing, with its
+own client) and the receiver (direction incoming, with only the consented
+data). The receiver answers and runs the pathway; the sender may cancel until
+acceptance. Each side applies the other's events to its copy.
+"""
 from __future__ import annotations
 
 import enum
@@ -28,8 +34,35 @@ TRANSITIONS = {
     State.IN_PROGRESS: {State.ON_HOLD, State.COMPLETED, State.FAILED, State.CANCELLED},
     State.ON_HOLD: {State.IN_PROGRESS, State.COMPLETED, State.FAILED, State.CANCELLED},
 }
+TERMINAL = {State.REJECTED, State.CANCELLED, State.COMPLETED, State.FAILED}
 
-AGE_BANDS = ("15-17", "18-24", "25-29", "30-35", "unknown")
+# Reason code lists; "other" needs a text.
+REASONS = {
+    State.REJECTED: ("client-declined", "no-capacity", "waitlist", "not-eligible", "wrong-service", "other"),
+    State.CANCELLED: ("client-declined", "need-resolved", "client-moved", "sent-in-error", "consent-withdrawn",
+                      "other"),
+    State.ON_HOLD: ("waitlist", "client-unreachable", "client-request", "other"),
+    State.FAILED: ("client-did-not-attend", "lost-contact", "service-ended", "other"),
+}
+
+# Pathway outcomes, recorded on completion and at the 3- and 6-month follow-ups.
+OUTCOMES = ("studies", "work-full-time", "work-part-time", "work-pay-subsidised",
+            "measure-rehabilitative-work-activity", "measure-work-trial", "measure-coaching",
+            "social-or-health-service", "kela-service", "other", "none-lost-contact")
+OUTCOME_POINTS = ("completion", "follow-up-3m", "follow-up-6m")
+
+# Actions on /api/v1/referrals/{id}/<action>: target state, and which side may take it.
+ACTIONS = {
+    "accept": (State.ACCEPTED, "receiver"),
+    "reject": (State.REJECTED, "receiver"),
+    "start": (State.IN_PROGRESS, "receiver"),
+    "hold": (State.ON_HOLD, "receiver"),
+    "complete": (State.COMPLETED, "receiver"),
+    "fail": (State.FAILED, "receiver"),
+    "cancel": (State.CANCELLED, "either"),
+}
+
+AGE_BANDS = ("under-15", "15-17", "18-24", "25-29", "30-35", "over-35", "unknown")
 
 
 class Direction(str, enum.Enum):
@@ -45,6 +78,23 @@ def iso(t: datetime) -> str:
     return t.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+def parse_time(s: str) -> datetime:
+    return datetime.fromisoformat(s.replace("Z", "+00:00"))
+
+
+@dataclass
+class Change:
+    """One step of the referral's history (and the event that tells the other side)."""
+    referral_id: uuid.UUID
+    from_state: State | None
+    to_state: State
+    reason_code: str | None
+    reason_text: str | None
+    by_org: str
+    by_user: str | None
+    at: datetime
+
+
 @dataclass
 class Referral:
     id: uuid.UUID
@@ -54,46 +104,161 @@ class Referral:
     service_id: uuid.UUID
     status: State
     age_band: str
-    note: str | None = None
+    gender: str = "unknown"
+    pathway_key: str | None = None
+    client_id: uuid.UUID | None = None       # sender side only
+    consent_id: uuid.UUID | None = None
+    categories: list[str] = field(default_factory=list)
+    personal: dict | None = None              # receiver side: the consented data; None when restricted
+    restricted_at: datetime | None = None
+    reason_code: str | None = None
+    reason_text: str | None = None
     requested_at: datetime | None = None
     received_at: datetime | None = None
+    answered_at: datetime | None = None
+    escalated_at: datetime | None = None
     created_by: str | None = None
     updated_at: datetime = field(default_factory=now)
 
+    # -- creation --------------------------------------------------------------
     @classmethod
-    def send(cls, *, from_org: str, to_org: str, service_id, age_band: str, note: str | None,
-             by: str) -> "Referral":
+    def send(cls, *, from_org: str, to_org: str, service_id, client_id, consent_id, categories: list[str],
+             age_band: str, gender: str, pathway_key: str, by: str) -> tuple["Referral", Change]:
         if to_org == from_org:
             raise Invalid("A referral goes to another organisation's service; this service is your own.",
                           code="own-service")
-        if age_band not in AGE_BANDS:
-            raise Invalid(f"age_band must be one of {', '.join(AGE_BANDS)}.")
         t = now()
-        return cls(uuid.uuid4(), Direction.OUTGOING, from_org, to_org, service_id, State.REQUESTED,
-                   age_band, note, requested_at=t, created_by=by, updated_at=t)
+        r = cls(uuid.uuid4(), Direction.OUTGOING, from_org, to_org, service_id, State.REQUESTED, age_band, gender,
+                pathway_key, client_id, consent_id, sorted(categories), requested_at=t, created_by=by, updated_at=t)
+        return r, Change(r.id, None, State.REQUESTED, None, None, from_org, by, t)
 
     @classmethod
-    def incoming(cls, data: dict) -> "Referral":
+    def incoming(cls, data: dict, personal: dict | None) -> "Referral":
+        t = now()
         return cls(uuid.UUID(data["referral_id"]), Direction.INCOMING, data["from_org"], data["to_org"],
-                   uuid.UUID(data["service_id"]), State.REQUESTED, data["age_band"], data.get("note"),
-                   requested_at=datetime.fromisoformat(data["requested_at"].replace("Z", "+00:00")),
-                   received_at=now())
+                   uuid.UUID(data["service_id"]), State.REQUESTED, data["age_band"], data.get("gender", "unknown"),
+                   data.get("pathway_key"), None, uuid.UUID(data["consent_id"]) if data.get("consent_id") else None,
+                   list(data.get("categories", [])), personal, requested_at=parse_time(data["requested_at"]),
+                   received_at=t, updated_at=t)
 
-    def transition(self, to: State) -> None:
+    # -- who may act -----------------------------------------------------------
+    def side_of(self, org_id: str) -> str:
+        return "receiver" if org_id == self.to_org else "sender"
+
+    def act(self, action: str, *, org_id: str, by: str, reason_code: str | None = None,
+            reason_text: str | None = None) -> Change:
+        """A caseworker's action; raises Conflict for an illegal transition or the wrong side."""
+        if action not in ACTIONS:
+            raise Invalid(f"Unknown action {action!r}.")
+        target, side = ACTIONS[action]
+        mine = self.side_of(org_id)
+        if side == "receiver" and mine != "receiver":
+            raise Conflict(f"Only the receiving organisation can {action} a referral.", code="wrong-side")
+        if action == "cancel" and mine == "sender" and self.status != State.REQUESTED:
+            raise Conflict("The sender can cancel a referral only until it is accepted.", code="already-accepted")
+        return self.transition(target, by_org=org_id, by_user=by, reason_code=reason_code, reason_text=reason_text)
+
+    def transition(self, to: State, *, by_org: str, by_user: str | None, reason_code: str | None = None,
+                   reason_text: str | None = None, at: datetime | None = None) -> Change:
         if to not in TRANSITIONS.get(self.status, set()):
             raise Conflict(f"A referral in state '{self.status.value}' cannot become '{to.value}'.",
-                           code="illegal-transition")
+                           code="illegal-transition", state=self.status.value)
+        reasons = REASONS.get(to)
+        if reasons:
+            if reason_code not in reasons:
+                raise Invalid(f"Moving to '{to.value}' needs a reason: one of {', '.join(reasons)}.",
+                              code="reason-required")
+            if reason_code == "other" and not (reason_text or "").strip():
+                raise Invalid("Reason 'other' needs a text.", code="reason-text-required")
+        elif reason_code:
+            raise Invalid(f"Moving to '{to.value}' takes no reason code.")
+        change = Change(self.id, self.status, to, reason_code, reason_text, by_org, by_user, at or now())
         self.status = to
-        self.updated_at = now()
+        self.reason_code, self.reason_text = reason_code, reason_text
+        self.updated_at = change.at
+        if to in (State.ACCEPTED, State.REJECTED) and self.answered_at is None:
+            self.answered_at = change.at
+        return change
 
-    def requested_event(self) -> dict:
+    def apply_remote(self, to: State, *, by_org: str, reason_code: str | None, at: datetime) -> Change | None:
+        """The other side's change, from its event; None if it no longer applies (e.g. crossed a cancel)."""
+        if to not in TRANSITIONS.get(self.status, set()):
+            return None
+        change = Change(self.id, self.status, to, reason_code, None, by_org, None, at)
+        self.status, self.reason_code, self.updated_at = to, reason_code, at
+        if to in (State.ACCEPTED, State.REJECTED) and self.answered_at is None:
+            self.answered_at = at
+        return change
+
+    # -- data protection -------------------------------------------------------
+    def restrict(self) -> bool:
+        """Consent withdrawn: the receiver stops holding the disclosed personal data."""
+        if self.personal is None and self.restricted_at is not None:
+            return False
+        self.personal = None
+        self.restricted_at = now()
+        return True
+
+    # -- what the events say ---------------------------------------------------
+    def facts(self) -> dict:
+        """What every lifecycle event carries: enough for reporting, never a name or identity code."""
         d = {"referral_id": str(self.id), "from_org": self.from_org, "to_org": self.to_org,
-             "service_id": str(self.service_id), "requested_at": iso(self.requested_at),
-             "age_band": self.age_band}
-        if self.note:
-            d["note"] = self.note
+             "service_id": str(self.service_id), "age_band": self.age_band, "gender": self.gender}
+        if self.pathway_key:
+            d["pathway_key"] = self.pathway_key
+        return d
+
+    def requested_event(self, sealed: str | None) -> dict:
+        d = {**self.facts(), "requested_at": iso(self.requested_at), "categories": self.categories}
+        if self.consent_id:
+            d["consent_id"] = str(self.consent_id)
+        if sealed:
+            d["sealed"] = sealed
         return d
 
     def received_event(self) -> dict:
         return {"referral_id": str(self.id), "from_org": self.from_org, "to_org": self.to_org,
                 "received_at": iso(self.received_at)}
+
+    def change_event(self, change: Change) -> tuple[str, dict]:
+        """(event name, data) for a state change."""
+        d = {**self.facts(), "by_org": change.by_org, "state": change.to_state.value, "at": iso(change.at)}
+        if change.from_state:
+            d["previous_state"] = change.from_state.value
+        if change.reason_code:
+            d["reason_code"] = change.reason_code
+        name = {State.ACCEPTED: "referral.accepted", State.REJECTED: "referral.rejected",
+                State.CANCELLED: "referral.cancelled"}.get(change.to_state, "referral.status-changed")
+        return name, d
+
+
+@dataclass
+class Outcome:
+    id: uuid.UUID
+    referral_id: uuid.UUID
+    point: str
+    outcome: str
+    detail: str | None
+    by_org: str
+    recorded_by: str | None
+    recorded_at: datetime
+
+    @classmethod
+    def record(cls, referral: Referral, *, point: str, outcome: str, detail: str | None, org_id: str,
+               by: str) -> "Outcome":
+        if point not in OUTCOME_POINTS:
+            raise Invalid(f"point must be one of {', '.join(OUTCOME_POINTS)}.")
+        if outcome not in OUTCOMES:
+            raise Invalid(f"outcome must be one of {', '.join(OUTCOMES)}.")
+        if outcome == "other" and not (detail or "").strip():
+            raise Invalid("Outcome 'other' needs a detail text.", code="detail-required")
+        if point == "completion" and referral.status not in (State.COMPLETED, State.FAILED):
+            raise Conflict("The completion outcome is recorded when the referral is completed or failed.",
+                           code="not-completed")
+        if point != "completion" and referral.status not in TERMINAL - {State.REJECTED, State.CANCELLED}:
+            raise Conflict("Follow-ups are recorded after the pathway has ended.", code="not-completed")
+        return cls(uuid.uuid4(), referral.id, point, outcome, detail, org_id, by, now())
+
+    def event(self, referral: Referral) -> dict:
+        return {**referral.facts(), "by_org": self.by_org, "outcome_id": str(self.id), "point": self.point,
+                "outcome": self.outcome, "recorded_at": iso(self.recorded_at)}

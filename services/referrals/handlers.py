@@ -1,40 +1,132 @@
-"""Referrals event handlers: the service-target read model, incoming referrals, delivery receipts."""
-from datetime import datetime
+"""Referrals event handlers: service targets, incoming referrals and the other side's changes, consent withdrawals."""
+from __future__ import annotations
 
+import logging
+import uuid
+
+from services.kernel.auth import system_actor
 from services.kernel.consumer import Handlers
+from services.kernel.sealed import SealedError, open_sealed
 
-from .domain import Referral
+from .domain import Change, Outcome, Referral, State, parse_time
 
+log = logging.getLogger(__name__)
 handlers = Handlers()
+T = "fi.yhdistamo."
 
 
-@handlers.on("fi.yhdistamo.catalogue.service-published.v1")
+@handlers.on(T + "catalogue.service-published.v1")
 def target_published(uow, event):
     d = event.data
     uow.targets.apply(dict(service_id=d["service_id"], organization_id=event.org, name_fi=d["name"]["fi"],
                            category=d.get("category"), status=d["status"], version=d["version"]))
 
 
-@handlers.on("fi.yhdistamo.catalogue.service-withdrawn.v1")
+@handlers.on(T + "catalogue.service-withdrawn.v1")
 def target_withdrawn(uow, event):
     d = event.data
     uow.targets.apply(dict(service_id=d["service_id"], organization_id=event.org, name_fi="",
                            category=None, status="withdrawn", version=d["version"]))
 
 
-@handlers.on("fi.yhdistamo.referral.requested.v1")
+@handlers.on(T + "referral.requested.v1")
 def referral_requested(uow, event):
-    if event.data["to_org"] != uow.org_id:
-        return  # addressed to another organisation
-    referral = Referral.incoming(event.data)
-    if uow.referrals.add(referral):
-        uow.outbox.add("referral.received", str(referral.id), referral.received_event(),
-                       extensions={"recipient": referral.from_org})
+    d = event.data
+    if d["to_org"] != uow.org_id:
+        return  # addressed to another organisation: its sealed part is not ours to open
+    personal = None
+    if d.get("sealed"):
+        try:
+            personal = open_sealed(d["sealed"], uow.ctx.encryption_key)
+        except SealedError as e:
+            raise ValueError(f"referral {d['referral_id']}: {e}") from None
+    referral = Referral.incoming(d, personal)
+    withdrawn = referral.consent_id and uow.withdrawn.contains(referral.consent_id)
+    if withdrawn:
+        referral.restrict()
+    if not uow.referrals.add(referral):
+        return
+    uow.referrals.add_history(referral_change(referral, event))
+    uow.outbox.add("referral.received", str(referral.id), referral.received_event(),
+                   extensions={"recipient": referral.from_org})
+    uow.notifications.add("caseworker", "incoming", referral.id)
+    if withdrawn:
+        uow.access_log.record(system_actor(uow.org_id), f"referral:{referral.id}", "referral.restrict",
+                              "consent withdrawn before arrival")
 
 
-@handlers.on("fi.yhdistamo.referral.received.v1")
+def referral_change(referral: Referral, event):
+    return Change(referral.id, None, State.REQUESTED, None, None, event.org, None, referral.requested_at)
+
+
+@handlers.on(T + "referral.received.v1")
 def referral_received(uow, event):
     if event.data["from_org"] != uow.org_id:
         return
-    uow.referrals.mark_received(event.data["referral_id"],
-                                datetime.fromisoformat(event.data["received_at"].replace("Z", "+00:00")))
+    r = uow.referrals.find(event.data["referral_id"], for_update=True)
+    if r is not None and r.received_at is None:
+        r.received_at = parse_time(event.data["received_at"])
+        uow.referrals.save(r)
+
+
+def _mine(uow, event):
+    """The referral this event is about, if this organisation holds it and the event comes from the other side."""
+    d = event.data
+    if uow.org_id not in (d["from_org"], d["to_org"]) or event.org == uow.org_id:
+        return None
+    if event.org not in (d["from_org"], d["to_org"]):
+        raise ValueError(f"{event.org} is not a party to referral {d['referral_id']}")
+    return uow.referrals.find(d["referral_id"], for_update=True)
+
+
+def apply_state(uow, event):
+    r = _mine(uow, event)
+    if r is None:
+        return
+    change = r.apply_remote(State(event.data["state"]), by_org=event.org, reason_code=event.data.get("reason_code"),
+                            at=parse_time(event.data["at"]))
+    if change is None:
+        log.info("referral %s: %s from %s no longer applies in state %s", r.id, event.data["state"], event.org,
+                 r.status.value)
+        return
+    uow.referrals.save(r)
+    uow.referrals.add_history(change)
+    if r.status == State.CANCELLED and r.direction.value == "incoming":
+        uow.notifications.add("caseworker", "cancelled", r.id)
+
+
+for _name in ("referral.accepted", "referral.rejected", "referral.cancelled", "referral.status-changed"):
+    handlers.on(f"{T}{_name}.v1")(apply_state)
+
+
+@handlers.on(T + "referral.outcome-recorded.v1")
+def outcome_recorded(uow, event):
+    r = _mine(uow, event)
+    if r is None:
+        return
+    d = event.data
+    uow.referrals.add_outcome(Outcome(uuid.UUID(d["outcome_id"]), r.id, d["point"], d["outcome"], None,
+                                      event.org, None, parse_time(d["recorded_at"])))
+
+
+@handlers.on(T + "referral.escalated.v1")
+def referral_escalated(uow, event):
+    r = _mine(uow, event)
+    if r is not None and r.escalated_at is None:
+        r.escalated_at = parse_time(event.data["escalated_at"])
+        uow.referrals.save(r)
+        uow.notifications.add("caseworker", "escalated", r.id)
+
+
+@handlers.on(T + "consent.withdrawn.v1")
+def consent_withdrawn(uow, event):
+    """The receiver restricts the data it holds under that consent, and logs it."""
+    d = event.data
+    if d["recipient_org"] != uow.org_id:
+        return
+    uow.withdrawn.add(d["consent_id"], event.org, parse_time(d["withdrawn_at"]))
+    for r in uow.referrals.with_consent(d["consent_id"]):
+        if r.restrict():
+            uow.referrals.save(r)
+            uow.access_log.record(system_actor(uow.org_id), f"referral:{r.id}", "referral.restrict",
+                                  "consent withdrawn")

@@ -1,33 +1,163 @@
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, validate, validates_schema, ValidationError
 
 from services.kernel.schemas import StrictSchema
 
-from .domain import AGE_BANDS
+from .clients import GENDERS, LANGUAGES
+from .consent import CATEGORIES, METHODS, PURPOSES
+from .domain import OUTCOME_POINTS, OUTCOMES, REASONS, State
+
+ALL_REASONS = sorted({r for rs in REASONS.values() for r in rs})
+
+
+class Page(StrictSchema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
+
+
+class ClientIn(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    identity_code = fields.String(required=True, validate=validate.Length(equal=11))
+    date_of_birth = fields.Date()
+    municipality = fields.String(validate=validate.Length(max=100))
+    phone = fields.String(validate=validate.Regexp(r"^\+?[0-9 ()-]{5,20}$"))
+    email = fields.Email()
+    gender = fields.String(load_default="unknown", validate=validate.OneOf(GENDERS))
+    language = fields.String(load_default="fi", validate=validate.OneOf(LANGUAGES))
+
+
+class ClientListArgs(Page):
+    search = fields.String(validate=validate.Length(min=1, max=100))
+
+
+class ClientOut(Schema):
+    id = fields.UUID()
+    name = fields.String()
+    identity_code = fields.String()
+    date_of_birth = fields.Date()
+    municipality = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    gender = fields.String()
+    language = fields.String()
+    pathway_key = fields.String()
+    created_at = fields.DateTime()
+
+
+class ConsentIn(StrictSchema):
+    recipient_org = fields.String(required=True, validate=validate.Length(min=2, max=63))
+    categories = fields.List(fields.String(validate=validate.OneOf(list(CATEGORIES))), required=True,
+                             validate=validate.Length(min=1))
+    purpose = fields.String(load_default="referral", validate=validate.OneOf(PURPOSES))
+    decision = fields.String(load_default="granted", validate=validate.OneOf(["granted", "denied"]))
+    valid_from = fields.AwareDateTime(required=True)
+    valid_until = fields.AwareDateTime(required=True)
+    method = fields.String(required=True, validate=validate.OneOf(METHODS))
+
+
+class ConsentOut(Schema):
+    id = fields.UUID()
+    client_id = fields.UUID()
+    recipient_org = fields.String()
+    categories = fields.List(fields.String())
+    purpose = fields.String()
+    decision = fields.Function(lambda c: c.decision.value)
+    valid_from = fields.DateTime()
+    valid_until = fields.DateTime()
+    method = fields.String()
+    recorded_by = fields.String()
+    recorded_at = fields.DateTime()
+    withdrawn_at = fields.DateTime(allow_none=True)
+    withdrawn_by = fields.String(allow_none=True)
+    status = fields.Function(lambda c: c.status())
+
+
+class ClientDetailOut(ClientOut):
+    consents = fields.List(fields.Nested(ConsentOut))
 
 
 class ReferralIn(StrictSchema):
+    client_id = fields.UUID(required=True)
     service_id = fields.UUID(required=True)
-    age_band = fields.String(required=True, validate=validate.OneOf(AGE_BANDS))
+    categories = fields.List(fields.String(validate=validate.OneOf(list(CATEGORIES))),
+                             metadata={"description": "Categories to disclose; default: all the consent covers"})
     note = fields.String(validate=validate.Length(max=2000))
 
 
-class ReferralListArgs(StrictSchema):
-    direction = fields.String(validate=validate.OneOf(["incoming", "outgoing"]))
+class ReferralListArgs(Page):
+    box = fields.String(validate=validate.OneOf(["incoming", "outgoing"]))
+    state = fields.String(validate=validate.OneOf([s.value for s in State]))
+    service_id = fields.UUID()
+    since = fields.AwareDateTime()
+    until = fields.AwareDateTime()
+
+
+class ActionIn(StrictSchema):
+    reason_code = fields.String(validate=validate.OneOf(ALL_REASONS))
+    reason_text = fields.String(validate=validate.Length(max=1000))
+
+
+class OutcomeIn(StrictSchema):
+    point = fields.String(required=True, validate=validate.OneOf(OUTCOME_POINTS))
+    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
+    detail = fields.String(validate=validate.Length(max=1000))
 
 
 class ReferralOut(Schema):
     id = fields.UUID()
-    direction = fields.Function(lambda r: r.direction.value)
+    box = fields.Function(lambda r: r.direction.value)
     from_org = fields.String()
     to_org = fields.String()
     service_id = fields.UUID()
-    status = fields.Function(lambda r: r.status.value)
+    state = fields.Function(lambda r: r.status.value)
     age_band = fields.String()
-    note = fields.String(allow_none=True)
+    gender = fields.String()
+    categories = fields.List(fields.String())
+    reason_code = fields.String(allow_none=True)
     requested_at = fields.DateTime(allow_none=True)
     received_at = fields.DateTime(allow_none=True)
+    answered_at = fields.DateTime(allow_none=True)
+    escalated_at = fields.DateTime(allow_none=True)
     created_by = fields.String(allow_none=True)
     updated_at = fields.DateTime()
+
+
+class ReferralPage(Schema):
+    items = fields.List(fields.Nested(ReferralOut))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class HistoryOut(Schema):
+    from_state = fields.String(allow_none=True)
+    to_state = fields.String()
+    reason_code = fields.String(allow_none=True)
+    reason_text = fields.String(allow_none=True)
+    by_org = fields.String()
+    by_user = fields.String(allow_none=True)
+    at = fields.DateTime()
+
+
+class OutcomeOut(Schema):
+    id = fields.UUID()
+    point = fields.String()
+    outcome = fields.String()
+    detail = fields.String(allow_none=True)
+    by_org = fields.String()
+    recorded_by = fields.String(allow_none=True)
+    recorded_at = fields.DateTime()
+
+
+class ReferralDetailOut(Schema):
+    referral = fields.Nested(ReferralOut)
+    personal = fields.Function(lambda v: v["referral"].personal, allow_none=True,
+                               metadata={"description": "Receiver: the consented data (null once restricted)"})
+    restricted_at = fields.Function(lambda v: v["referral"].restricted_at, allow_none=True)
+    reason_text = fields.Function(lambda v: v["referral"].reason_text, allow_none=True)
+    client = fields.Dict(allow_none=True, metadata={"description": "Sender: the local client"})
+    service_name = fields.String(allow_none=True)
+    history = fields.List(fields.Nested(HistoryOut))
+    outcomes = fields.List(fields.Nested(OutcomeOut))
 
 
 class TargetOut(Schema):
@@ -37,3 +167,42 @@ class TargetOut(Schema):
     category = fields.String(allow_none=True)
     status = fields.String()
     version = fields.Integer()
+
+
+class AccessRow(Schema):
+    at = fields.DateTime()
+    username = fields.String()
+    org_id = fields.String()
+    role = fields.String()
+    subject = fields.String()
+    action = fields.String()
+    purpose = fields.String(allow_none=True)
+    result = fields.String()
+
+
+class DisclosureRow(Schema):
+    at = fields.DateTime()
+    referral_id = fields.UUID(allow_none=True)
+    recipient_org = fields.String()
+    categories = fields.List(fields.String())
+    consent_id = fields.UUID()
+    username = fields.String()
+
+
+class DataReportOut(Schema):
+    client = fields.Dict()
+    organisation = fields.String()
+    generated_at = fields.DateTime()
+    accesses = fields.List(fields.Nested(AccessRow))
+    disclosures = fields.List(fields.Nested(DisclosureRow))
+
+
+class InboxOut(Schema):
+    incoming = fields.List(fields.Nested(ReferralOut))
+    awaiting_answer = fields.List(fields.Nested(ReferralOut))
+    escalated = fields.List(fields.Nested(ReferralOut))
+    followups_due = fields.List(fields.Dict())
+    notifications = fields.List(fields.Dict())
+
+
+__all__ = ["ValidationError", "validates_schema"]

@@ -1,34 +1,282 @@
-"""Referral use cases: one function per user action, each one transaction."""
-from services.kernel.auth import Actor
-from services.kernel.errors import Invalid
+"""Referral use cases: one function per user action, each one transaction.
 
-from .domain import Referral
+Every read or change of client data writes its access-log row in the same
+transaction; a refused request writes one with the reason as its result.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from functools import wraps
+
+from services.kernel.auth import Actor, Role
+from services.kernel.db import log_refusal
+from services.kernel.errors import DomainError, Forbidden, Invalid, Unavailable
+from services.kernel import sealed
+
+from .clients import Client
+from .consent import CATEGORIES, Consent, choose_consent, disclose
+from .domain import Outcome, Referral
+from .workdays import working_days_between
 
 
-def send_referral(uow_factory, actor: Actor, service_id, age_band: str, note: str | None) -> Referral:
+def audited(action: str, subject_of):
+    """Log refusals of a client-data use case; successes log inside its own transaction."""
+    def deco(fn):
+        @wraps(fn)
+        def wrapper(uow_factory, actor: Actor, *args, purpose: str | None = None, **kw):
+            try:
+                return fn(uow_factory, actor, *args, purpose=purpose, **kw)
+            except DomainError as e:
+                subject = subject_of(*args, **kw)
+                if subject is not None:
+                    log_refusal(uow_factory, actor, subject, action, purpose, e.code)
+                raise
+        return wrapper
+    return deco
+
+
+def _client_subject(client_id, *a, **kw):
+    return f"client:{client_id}"
+
+
+def _referral_subject(referral_id, *a, **kw):
+    return f"referral:{referral_id}"
+
+
+# -- clients -------------------------------------------------------------------
+def register_client(uow_factory, actor: Actor, fields: dict, *, purpose=None) -> Client:
     with uow_factory() as uow:
+        if uow.ctx.pathway_secret is None:
+            raise Unavailable("This instance has no pathway-key secret configured.")
+        client = Client.register(secret=uow.ctx.pathway_secret, by=actor.username, **fields)
+        uow.clients.add(client)
+        uow.access_log.record(actor, f"client:{client.id}", "client.create", purpose)
+        uow.commit()
+    return client
+
+
+@audited("client.read", _client_subject)
+def get_client(uow_factory, actor: Actor, client_id, *, purpose=None) -> tuple[Client, list[Consent]]:
+    with uow_factory() as uow:
+        client = uow.clients.get(client_id)
+        consents = uow.consents.for_client(client_id)
+        uow.access_log.record(actor, f"client:{client_id}", "client.read", purpose)
+        uow.commit()
+    return client, consents
+
+
+def list_clients(uow_factory, actor: Actor, search: str | None, limit: int, offset: int, *, purpose=None):
+    with uow_factory() as uow:
+        clients = uow.clients.list(search, limit, offset)
+        for c in clients:  # names are client data: each listed client is a read
+            uow.access_log.record(actor, f"client:{c.id}", "client.list", purpose)
+        uow.commit()
+    return clients
+
+
+# -- consent -------------------------------------------------------------------
+@audited("consent.record", _client_subject)
+def record_consent(uow_factory, actor: Actor, client_id, fields: dict, *, purpose=None) -> Consent:
+    with uow_factory() as uow:
+        client = uow.clients.get(client_id)
+        if fields["recipient_org"] not in uow.ctx.federation.organisations:
+            raise Invalid(f"Unknown organisation {fields['recipient_org']!r}.", code="unknown-organisation")
+        consent = Consent.record(client_id=client.id, by=actor.username, own_org=actor.org_id, **fields)
+        uow.consents.add(consent)
+        if consent.decision.value == "granted":
+            uow.outbox.add("consent.granted", str(consent.id), _consent_event(consent, client, actor.org_id),
+                           extensions={"recipient": consent.recipient_org})
+        uow.access_log.record(actor, f"client:{client_id}", "consent.record", purpose)
+        uow.commit()
+    return consent
+
+
+@audited("consent.withdraw", _client_subject)
+def withdraw_consent(uow_factory, actor: Actor, client_id, consent_id, *, purpose=None) -> Consent:
+    with uow_factory() as uow:
+        client = uow.clients.get(client_id)
+        consent = uow.consents.get(client_id, consent_id)
+        consent.withdraw(by=actor.username)
+        uow.consents.save_withdrawal(consent)
+        uow.outbox.add("consent.withdrawn", str(consent.id), _consent_event(consent, client, actor.org_id),
+                       extensions={"recipient": consent.recipient_org})
+        uow.access_log.record(actor, f"client:{client_id}", "consent.withdraw", purpose)
+        uow.commit()
+    return consent
+
+
+def _consent_event(c: Consent, client: Client, org_id: str) -> dict:
+    d = {"consent_id": str(c.id), "by_org": org_id, "recipient_org": c.recipient_org,
+         "pathway_key": client.pathway_key, "categories": c.categories, "purpose": c.purpose,
+         "valid_from": _iso(c.valid_from), "valid_until": _iso(c.valid_until), "at": _iso(datetime.now(timezone.utc))}
+    if c.withdrawn_at:
+        d["withdrawn_at"] = _iso(c.withdrawn_at)
+    return d
+
+
+def _iso(t: datetime) -> str:
+    return t.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+# -- referrals -----------------------------------------------------------------
+@audited("referral.send", _client_subject)
+def send_referral(uow_factory, actor: Actor, client_id, service_id, categories: list[str] | None,
+                  note: str | None, *, purpose=None) -> Referral:
+    """Check consent in this same transaction; disclose only the consented categories, sealed for the receiver."""
+    with uow_factory() as uow:
+        client = uow.clients.get(client_id)
         target = uow.targets.get_active(service_id)
-        referral = Referral.send(from_org=actor.org_id, to_org=target["organization_id"], service_id=service_id,
-                                 age_band=age_band, note=note, by=actor.username)
+        to_org = target["organization_id"]
+        consents = uow.consents.for_client(client_id, lock=True)
+        wanted = sorted(categories) if categories else None
+        consent = choose_consent(consents, to_org, "referral", wanted or [])
+        shared = wanted or consent.categories
+        if note and "referral-details" not in shared:
+            raise Invalid("A note is referral details: the consent (and 'categories') must include "
+                          "'referral-details' to send one.", code="note-not-consented")
+        referral, change = Referral.send(from_org=actor.org_id, to_org=to_org, service_id=service_id,
+                                         client_id=client.id, consent_id=consent.id, categories=shared,
+                                         age_band=client.age_band(), gender=client.gender,
+                                         pathway_key=client.pathway_key, by=actor.username)
+        receiver = uow.ctx.federation.get(to_org)
+        payload = disclose(client.personal_data(), shared, note)
+        box = sealed.seal(payload, receiver.encryption_public_key) if payload else None
         uow.referrals.add(referral)
-        uow.outbox.add("referral.requested", str(referral.id), referral.requested_event(),
-                       extensions={"recipient": referral.to_org})
+        uow.referrals.add_history(change)
+        uow.disclosures.record(client_id=client.id, referral_id=referral.id, recipient_org=to_org,
+                               categories=shared, consent_id=consent.id, username=actor.username)
+        uow.outbox.add("referral.requested", str(referral.id), referral.requested_event(box),
+                       extensions={"recipient": to_org})
+        uow.access_log.record(actor, f"client:{client_id}", "referral.send", purpose)
         uow.commit()
     return referral
 
 
-def get_referral(uow_factory, actor: Actor, referral_id) -> Referral:
-    with uow_factory() as uow:
-        return uow.referrals.get(referral_id)
+def _subject(referral: Referral) -> str:
+    return f"client:{referral.client_id}" if referral.client_id else f"referral:{referral.id}"
 
 
-def list_referrals(uow_factory, actor: Actor, direction: str | None) -> list[Referral]:
-    if direction not in (None, "incoming", "outgoing"):
-        raise Invalid("direction must be 'incoming' or 'outgoing'.")
+@audited("referral.read", _referral_subject)
+def get_referral(uow_factory, actor: Actor, referral_id, *, purpose=None) -> dict:
     with uow_factory() as uow:
-        return uow.referrals.list(direction)
+        r = uow.referrals.get(referral_id)
+        view = {"referral": r, "history": uow.referrals.history(referral_id),
+                "outcomes": uow.referrals.outcomes(referral_id),
+                "service_name": uow.targets.names([r.service_id]).get(r.service_id)}
+        if r.client_id:
+            c = uow.clients.get(r.client_id)
+            view["client"] = {"id": c.id, "name": c.name}
+        uow.access_log.record(actor, _subject(r), "referral.read", purpose)
+        uow.commit()
+    return view
+
+
+def list_referrals(uow_factory, actor: Actor, **filters) -> tuple[list[Referral], int]:
+    """Lists carry no personal data (no names, no identity codes), so they are not client-data reads."""
+    mine = actor.username if actor.role == Role.CASEWORKER else None
+    with uow_factory() as uow:
+        return uow.referrals.list(mine_first=mine, **filters)
+
+
+@audited("referral.act", _referral_subject)
+def act_on_referral(uow_factory, actor: Actor, referral_id, action: str, reason_code: str | None,
+                    reason_text: str | None, *, purpose=None) -> Referral:
+    with uow_factory() as uow:
+        r = uow.referrals.get(referral_id, for_update=True)
+        change = r.act(action, org_id=actor.org_id, by=actor.username, reason_code=reason_code,
+                       reason_text=reason_text)
+        uow.referrals.save(r)
+        uow.referrals.add_history(change)
+        name, data = r.change_event(change)
+        other = r.from_org if r.side_of(actor.org_id) == "receiver" else r.to_org
+        uow.outbox.add(name, str(r.id), data, extensions={"recipient": other})
+        uow.access_log.record(actor, _subject(r), f"referral.{action}", purpose)
+        uow.commit()
+    return r
+
+
+@audited("referral.outcome", _referral_subject)
+def record_outcome(uow_factory, actor: Actor, referral_id, point: str, outcome: str, detail: str | None,
+                   *, purpose=None) -> Outcome:
+    with uow_factory() as uow:
+        r = uow.referrals.get(referral_id, for_update=True)
+        o = Outcome.record(r, point=point, outcome=outcome, detail=detail, org_id=actor.org_id, by=actor.username)
+        uow.referrals.add_outcome(o)
+        other = r.from_org if r.side_of(actor.org_id) == "receiver" else r.to_org
+        uow.outbox.add("referral.outcome-recorded", str(r.id), o.event(r), extensions={"recipient": other})
+        uow.access_log.record(actor, _subject(r), "referral.outcome", purpose)
+        uow.commit()
+    return o
+
+
+def history(uow_factory, actor: Actor, referral_id) -> list[dict]:
+    with uow_factory() as uow:
+        uow.referrals.get(referral_id)
+        return uow.referrals.history(referral_id)
 
 
 def list_targets(uow_factory) -> list[dict]:
     with uow_factory() as uow:
         return uow.targets.list()
+
+
+def inbox(uow_factory, actor: Actor) -> dict:
+    """What needs action: new incoming, awaiting answer, escalated, follow-ups due."""
+    with uow_factory() as uow:
+        incoming, _ = uow.referrals.list(box="incoming", status="requested", limit=100)
+        waiting, _ = uow.referrals.list(box="outgoing", status="requested", limit=100)
+        ended, _ = uow.referrals.list(status="completed", limit=200)
+        notes = uow.notifications.open_for(actor.role.value if hasattr(actor.role, "value") else actor.role)
+        due = []
+        for r in ended:
+            points = {o["point"] for o in uow.referrals.outcomes(r.id)}
+            for point, months in (("follow-up-3m", 3), ("follow-up-6m", 6)):
+                if point not in points and r.updated_at + timedelta(days=30 * months) <= datetime.now(timezone.utc):
+                    due.append({"referral": r, "point": point})
+            if "completion" not in points:
+                due.append({"referral": r, "point": "completion"})
+        escalated = [r for r in incoming if r.escalated_at] + [r for r in waiting if r.escalated_at]
+        return {"incoming": incoming, "awaiting_answer": waiting, "escalated": escalated,
+                "followups_due": due, "notifications": notes}
+
+
+@audited("client.report", _client_subject)
+def data_report(uow_factory, actor: Actor, client_id, *, purpose=None) -> dict:
+    """The client's own report: who used their data and who received it (registrar)."""
+    if actor.role not in (Role.REGISTRAR, Role.ADMIN):
+        raise Forbidden("Only the registrar can produce a client's data report.")
+    with uow_factory() as uow:
+        client = uow.clients.get(client_id)
+        referrals, _ = uow.referrals.list(client_id=client_id, limit=1000)
+        subjects = [f"client:{client_id}"] + [f"referral:{r.id}" for r in referrals]
+        uow.access_log.record(actor, f"client:{client_id}", "client.report", purpose)
+        report = {"client": {"id": client.id, "name": client.name, "identity_code": client.identity_code},
+                  "generated_at": datetime.now(timezone.utc), "organisation": actor.org_id,
+                  "accesses": uow.access_log.for_subjects(subjects),
+                  "disclosures": uow.disclosures.for_client(client_id)}
+        uow.commit()
+    return report
+
+
+# -- periodic jobs ---------------------------------------------------------------
+def escalate_unanswered(uow_factory, org_id: str, working_days: int, today: date | None = None) -> int:
+    """Referrals received but unanswered for `working_days` Finnish working days go to the manager."""
+    now = datetime.now(timezone.utc)
+    today = today or now.date()
+    with uow_factory() as uow:
+        n = 0
+        for r in uow.referrals.unanswered_since(now - timedelta(days=working_days)):
+            if working_days_between(r.received_at.date(), today) < working_days:
+                continue
+            r.escalated_at = now
+            uow.referrals.save(r)
+            uow.notifications.add("manager", "escalated", r.id)
+            uow.outbox.add("referral.escalated", str(r.id),
+                           {**r.facts(), "by_org": org_id, "working_days": working_days, "escalated_at": _iso(now)},
+                           extensions={"recipient": r.from_org})
+            n += 1
+        uow.commit()
+    return n
+
+
+__all__ = ["CATEGORIES"]

@@ -1,7 +1,40 @@
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, func
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import Column, Date, DateTime, Integer, MetaData, String, Table, Text, func
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 metadata = MetaData()
+
+client = Table(
+    "client", metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("identity_code", String(11), nullable=False, unique=True),
+    Column("date_of_birth", Date, nullable=False),
+    Column("pathway_key", String(64), nullable=False),
+    Column("municipality", Text),
+    Column("phone", Text),
+    Column("email", Text),
+    Column("gender", String(10), nullable=False),
+    Column("language", String(10), nullable=False),
+    Column("created_by", String(100)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+consent = Table(
+    "consent", metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("client_id", UUID(as_uuid=True), nullable=False),
+    Column("recipient_org", String(100), nullable=False),
+    Column("categories", ARRAY(String(40)), nullable=False),
+    Column("purpose", String(40), nullable=False),
+    Column("decision", String(10), nullable=False),
+    Column("valid_from", DateTime(timezone=True), nullable=False),
+    Column("valid_until", DateTime(timezone=True), nullable=False),
+    Column("method", String(20), nullable=False),
+    Column("recorded_by", String(100), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("withdrawn_at", DateTime(timezone=True)),
+    Column("withdrawn_by", String(100)),
+)
 
 referral = Table(
     "referral", metadata,
@@ -12,14 +45,79 @@ referral = Table(
     Column("service_id", UUID(as_uuid=True), nullable=False),
     Column("status", String(20), nullable=False),
     Column("age_band", String(10), nullable=False),
-    Column("note", Text),
+    Column("gender", String(10), nullable=False),
+    Column("pathway_key", String(64)),
+    Column("client_id", UUID(as_uuid=True)),
+    Column("consent_id", UUID(as_uuid=True)),
+    Column("categories", ARRAY(String(40)), nullable=False),
+    Column("personal", JSONB),
+    Column("restricted_at", DateTime(timezone=True)),
+    Column("reason_code", String(40)),
+    Column("reason_text", Text),
     Column("requested_at", DateTime(timezone=True)),
     Column("received_at", DateTime(timezone=True)),
+    Column("answered_at", DateTime(timezone=True)),
+    Column("escalated_at", DateTime(timezone=True)),
     Column("created_by", String(100)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
-# Read model of the federation's services: the targets a caseworker can refer to.
+referral_history = Table(
+    "referral_history", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("referral_id", UUID(as_uuid=True), nullable=False, index=True),
+    Column("from_state", String(20)),
+    Column("to_state", String(20), nullable=False),
+    Column("reason_code", String(40)),
+    Column("reason_text", Text),
+    Column("by_org", String(100), nullable=False),
+    Column("by_user", String(100)),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+outcome = Table(
+    "outcome", metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("referral_id", UUID(as_uuid=True), nullable=False, index=True),
+    Column("point", String(20), nullable=False),
+    Column("outcome", String(60), nullable=False),
+    Column("detail", Text),
+    Column("by_org", String(100), nullable=False),
+    Column("recorded_by", String(100)),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+disclosure_log = Table(
+    "disclosure_log", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("client_id", UUID(as_uuid=True), nullable=False, index=True),
+    Column("referral_id", UUID(as_uuid=True)),
+    Column("recipient_org", String(100), nullable=False),
+    Column("categories", ARRAY(String(40)), nullable=False),
+    Column("consent_id", UUID(as_uuid=True), nullable=False),
+    Column("username", String(100), nullable=False),
+)
+
+# Inbox markers: what needs a manager's or caseworker's attention.
+notification = Table(
+    "notification", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("role", String(20), nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("referral_id", UUID(as_uuid=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("read_at", DateTime(timezone=True)),
+)
+
+# Consents withdrawn by the sender, as learnt from events (the receiver restricts on arrival too).
+withdrawn_consent = Table(
+    "withdrawn_consent", metadata,
+    Column("consent_id", UUID(as_uuid=True), primary_key=True),
+    Column("by_org", String(100), nullable=False),
+    Column("withdrawn_at", DateTime(timezone=True), nullable=False),
+)
+
 service_target = Table(
     "service_target", metadata,
     Column("service_id", UUID(as_uuid=True), primary_key=True),

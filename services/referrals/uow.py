@@ -1,26 +1,93 @@
-from sqlalchemy import select, update
+"""Repositories of the referrals database, and its unit of work."""
+from __future__ import annotations
+
+from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.kernel.db import UnitOfWork, upsert_newer
-from services.kernel.errors import NotFound
+from services.kernel.errors import Conflict, NotFound
 
 from . import tables as t
-from .domain import Direction, Referral, State
+from .clients import Client
+from .consent import Consent, Decision
+from .domain import Change, Direction, Outcome, Referral, State
 
-_FIELDS = ("id", "direction", "from_org", "to_org", "service_id", "status", "age_band", "note",
-           "requested_at", "received_at", "created_by", "updated_at")
+_REF_FIELDS = [c.name for c in t.referral.columns]
 
 
-def _to_domain(row) -> Referral:
+def _referral(row) -> Referral:
     m = dict(row._mapping)
     m["direction"], m["status"] = Direction(m["direction"]), State(m["status"])
+    m["categories"] = list(m["categories"] or [])
     return Referral(**m)
 
 
-def _row(r: Referral) -> dict:
-    d = {f: getattr(r, f) for f in _FIELDS}
+def _referral_row(r: Referral) -> dict:
+    d = {f: getattr(r, f) for f in _REF_FIELDS}
     d["direction"], d["status"] = r.direction.value, r.status.value
     return d
+
+
+class Clients:
+    def __init__(self, conn):
+        self.conn = conn
+
+    def add(self, c: Client) -> None:
+        exists = self.conn.execute(select(t.client.c.id).where(t.client.c.identity_code == c.identity_code)).first()
+        if exists:
+            raise Conflict("A client with this identity code is already registered.", code="client-exists",
+                           client_id=str(exists.id))
+        self.conn.execute(insert(t.client).values(**c.__dict__))
+
+    def get(self, client_id) -> Client:
+        row = self.conn.execute(select(t.client).where(t.client.c.id == client_id)).first()
+        if row is None:
+            raise NotFound(f"No client {client_id}.")
+        return Client(**row._mapping)
+
+    def list(self, search: str | None = None, limit: int = 50, offset: int = 0) -> list[Client]:
+        q = select(t.client).order_by(t.client.c.name).limit(limit).offset(offset)
+        if search:
+            q = q.where(or_(t.client.c.name.ilike(f"%{search}%"), t.client.c.identity_code == search.upper()))
+        return [Client(**r._mapping) for r in self.conn.execute(q)]
+
+
+class Consents:
+    def __init__(self, conn):
+        self.conn = conn
+
+    def add(self, c: Consent) -> None:
+        d = dict(c.__dict__)
+        d["decision"] = c.decision.value
+        self.conn.execute(insert(t.consent).values(**d))
+
+    def _consent(self, row) -> Consent:
+        m = dict(row._mapping)
+        m["decision"] = Decision(m["decision"])
+        m["categories"] = list(m["categories"])
+        return Consent(**m)
+
+    def for_client(self, client_id, *, lock=False) -> list[Consent]:
+        q = select(t.consent).where(t.consent.c.client_id == client_id).order_by(t.consent.c.recorded_at.desc())
+        return [self._consent(r) for r in self.conn.execute(q.with_for_update() if lock else q)]
+
+    def get(self, client_id, consent_id) -> Consent:
+        row = self.conn.execute(select(t.consent).where(t.consent.c.id == consent_id,
+                                                        t.consent.c.client_id == client_id).with_for_update()).first()
+        if row is None:
+            raise NotFound(f"No consent {consent_id} for this client.")
+        return self._consent(row)
+
+    def save_withdrawal(self, c: Consent) -> None:
+        self.conn.execute(update(t.consent).where(t.consent.c.id == c.id)
+                          .values(withdrawn_at=c.withdrawn_at, withdrawn_by=c.withdrawn_by))
+
+    def expired_unannounced(self, now):
+        """Consents that ran out and have not been announced as expired yet (see notification kind)."""
+        return [self._consent(r) for r in self.conn.execute(
+            select(t.consent).where(t.consent.c.valid_until <= now, t.consent.c.withdrawn_at.is_(None),
+                                    t.consent.c.decision == "granted")
+            .with_for_update(skip_locked=True))]
 
 
 class Referrals:
@@ -29,26 +96,117 @@ class Referrals:
 
     def add(self, r: Referral) -> bool:
         """False if this referral is already stored (a re-delivered request)."""
-        return self.conn.execute(pg_insert(t.referral).values(**_row(r)).on_conflict_do_nothing()
+        return self.conn.execute(pg_insert(t.referral).values(**_referral_row(r)).on_conflict_do_nothing()
                                  .returning(t.referral.c.id)).first() is not None
+
+    def save(self, r: Referral) -> None:
+        self.conn.execute(update(t.referral).where(t.referral.c.id == r.id).values(**_referral_row(r)))
 
     def get(self, referral_id, *, for_update=False) -> Referral:
         q = select(t.referral).where(t.referral.c.id == referral_id)
         row = self.conn.execute(q.with_for_update() if for_update else q).first()
         if row is None:  # other organisations' referrals are not in this database at all
             raise NotFound(f"No referral {referral_id}.")
-        return _to_domain(row)
+        return _referral(row)
 
-    def mark_received(self, referral_id, received_at) -> None:
-        self.conn.execute(update(t.referral).where(t.referral.c.id == referral_id,
-                                                   t.referral.c.direction == Direction.OUTGOING.value)
-                          .values(received_at=received_at))
+    def find(self, referral_id, *, for_update=False) -> Referral | None:
+        try:
+            return self.get(referral_id, for_update=for_update)
+        except NotFound:
+            return None
 
-    def list(self, direction: str | None = None) -> list[Referral]:
-        q = select(t.referral).order_by(t.referral.c.updated_at.desc())
-        if direction:
-            q = q.where(t.referral.c.direction == direction)
-        return [_to_domain(r) for r in self.conn.execute(q).all()]
+    def list(self, *, box=None, status=None, service_id=None, since=None, until=None, client_id=None,
+             mine_first: str | None = None, limit=50, offset=0) -> tuple[list[Referral], int]:
+        conds = []
+        if box:
+            conds.append(t.referral.c.direction == box)
+        if status:
+            conds.append(t.referral.c.status == status)
+        if service_id:
+            conds.append(t.referral.c.service_id == service_id)
+        if since:
+            conds.append(t.referral.c.updated_at >= since)
+        if until:
+            conds.append(t.referral.c.updated_at < until)
+        if client_id:
+            conds.append(t.referral.c.client_id == client_id)
+        where = and_(*conds) if conds else True
+        order = [t.referral.c.updated_at.desc()]
+        if mine_first:
+            order.insert(0, case((t.referral.c.created_by == mine_first, 0), else_=1))
+        rows = self.conn.execute(select(t.referral).where(where).order_by(*order).limit(limit).offset(offset))
+        total = self.conn.execute(select(func.count()).select_from(t.referral).where(where)).scalar_one()
+        return [_referral(r) for r in rows], total
+
+    def with_consent(self, consent_id) -> list[Referral]:
+        return [_referral(r) for r in self.conn.execute(
+            select(t.referral).where(t.referral.c.consent_id == consent_id).with_for_update())]
+
+    def unanswered_since(self, before) -> list[Referral]:
+        return [_referral(r) for r in self.conn.execute(
+            select(t.referral).where(t.referral.c.direction == "incoming", t.referral.c.status == "requested",
+                                     t.referral.c.escalated_at.is_(None), t.referral.c.received_at < before)
+            .with_for_update(skip_locked=True))]
+
+    def add_history(self, c: Change) -> None:
+        self.conn.execute(insert(t.referral_history).values(
+            referral_id=c.referral_id, from_state=c.from_state.value if c.from_state else None,
+            to_state=c.to_state.value, reason_code=c.reason_code, reason_text=c.reason_text, by_org=c.by_org,
+            by_user=c.by_user, at=c.at))
+
+    def history(self, referral_id) -> list[dict]:
+        return [dict(r._mapping) for r in self.conn.execute(
+            select(t.referral_history).where(t.referral_history.c.referral_id == referral_id)
+            .order_by(t.referral_history.c.at, t.referral_history.c.id))]
+
+    def add_outcome(self, o: Outcome) -> bool:
+        return self.conn.execute(pg_insert(t.outcome).values(**o.__dict__).on_conflict_do_nothing()
+                                 .returning(t.outcome.c.id)).first() is not None
+
+    def outcomes(self, referral_id) -> list[dict]:
+        return [dict(r._mapping) for r in self.conn.execute(
+            select(t.outcome).where(t.outcome.c.referral_id == referral_id).order_by(t.outcome.c.recorded_at))]
+
+
+class Disclosures:
+    def __init__(self, conn):
+        self.conn = conn
+
+    def record(self, *, client_id, referral_id, recipient_org, categories, consent_id, username) -> None:
+        self.conn.execute(insert(t.disclosure_log).values(
+            client_id=client_id, referral_id=referral_id, recipient_org=recipient_org, categories=categories,
+            consent_id=consent_id, username=username))
+
+    def for_client(self, client_id) -> list[dict]:
+        return [dict(r._mapping) for r in self.conn.execute(
+            select(t.disclosure_log).where(t.disclosure_log.c.client_id == client_id)
+            .order_by(t.disclosure_log.c.at))]
+
+
+class Notifications:
+    def __init__(self, conn):
+        self.conn = conn
+
+    def add(self, role: str, kind: str, referral_id) -> None:
+        self.conn.execute(insert(t.notification).values(role=role, kind=kind, referral_id=referral_id))
+
+    def open_for(self, role: str) -> list[dict]:
+        return [dict(r._mapping) for r in self.conn.execute(
+            select(t.notification).where(t.notification.c.role == role, t.notification.c.read_at.is_(None))
+            .order_by(t.notification.c.created_at.desc()))]
+
+
+class WithdrawnConsents:
+    def __init__(self, conn):
+        self.conn = conn
+
+    def add(self, consent_id, by_org, at) -> None:
+        self.conn.execute(pg_insert(t.withdrawn_consent).values(consent_id=consent_id, by_org=by_org,
+                                                                withdrawn_at=at).on_conflict_do_nothing())
+
+    def contains(self, consent_id) -> bool:
+        return self.conn.execute(select(t.withdrawn_consent.c.consent_id)
+                                 .where(t.withdrawn_consent.c.consent_id == consent_id)).first() is not None
 
 
 class Targets:
@@ -62,9 +220,13 @@ class Targets:
         row = self.conn.execute(select(t.service_target).where(
             t.service_target.c.service_id == service_id, t.service_target.c.status == "active")).first()
         if row is None:
-            raise NotFound(f"No active service {service_id} in the federation's catalogue.",
-                           code="unknown-service")
+            raise NotFound(f"No active service {service_id} in the federation's catalogue.", code="unknown-service")
         return dict(row._mapping)
+
+    def names(self, ids) -> dict:
+        rows = self.conn.execute(select(t.service_target.c.service_id, t.service_target.c.name_fi)
+                                 .where(t.service_target.c.service_id.in_(list(ids))))
+        return {r.service_id: r.name_fi for r in rows}
 
     def list(self) -> list[dict]:
         q = select(t.service_target).where(t.service_target.c.status != "withdrawn").order_by(
@@ -74,5 +236,10 @@ class Targets:
 
 class ReferralsUnitOfWork(UnitOfWork):
     def on_enter(self):
+        self.clients = Clients(self.conn)
+        self.consents = Consents(self.conn)
         self.referrals = Referrals(self.conn)
+        self.disclosures = Disclosures(self.conn)
+        self.notifications = Notifications(self.conn)
+        self.withdrawn = WithdrawnConsents(self.conn)
         self.targets = Targets(self.conn)

@@ -14,6 +14,7 @@ import requests
 
 from services.kernel.config import PROJECT_ROOT
 from tests.conftest import KAFKA_LIBS, free_port_range, unavailable
+from tests.support.people import consent_to, synthetic_client
 
 pytestmark = pytest.mark.e2e
 
@@ -92,27 +93,60 @@ def test_demo_data_is_searchable_across_the_federation(stack):
     assert orgs == set(stack["orgs"])  # every organisation's services reached the parish's read model
 
 
-def test_referral_sent_by_one_org_is_visible_at_the_receiver_and_acknowledged(stack):
-    targets = eventually(lambda: [t for t in api(stack, "nuorten-polku", "referrals", "GET", "/api/v1/targets").json()
-                                  if t["organization_id"] == "odl"])
+def new_client_with_consent(stack, org, to_org, **consent):
+    c = api(stack, org, "referrals", "POST", "/api/v1/clients", json=synthetic_client())
+    assert c.status_code == 201, c.text
+    r = api(stack, org, "referrals", "POST", f"/api/v1/clients/{c.json()['id']}/consents",
+            json={**consent_to(to_org), **consent})
+    assert r.status_code == 201, r.text
+    return c.json()["id"]
+
+
+def target_of(stack, org, to_org):
+    return eventually(lambda: [t for t in api(stack, org, "referrals", "GET", "/api/v1/targets").json()
+                               if t["organization_id"] == to_org])[0]["service_id"]
+
+
+def test_whole_referral_loop_across_organisations(stack):
+    """Send at A -> received at B -> accept -> start -> complete with outcome -> A sees it all."""
+    client_id = new_client_with_consent(stack, "nuorten-polku", "odl")
     r = api(stack, "nuorten-polku", "referrals", "POST", "/api/v1/referrals",
-            json={"service_id": targets[0]["service_id"], "age_band": "25-29", "note": "E2E"})
+            json={"client_id": client_id, "service_id": target_of(stack, "nuorten-polku", "odl"), "note": "E2E"})
     assert r.status_code == 201, r.text
     sent = r.json()
-    got = eventually(lambda: [x for x in api(stack, "odl", "referrals", "GET", "/api/v1/referrals?direction=incoming")
-                              .json() if x["id"] == sent["id"]])
-    assert got[0]["from_org"] == "nuorten-polku" and got[0]["status"] == "requested"
+    got = eventually(lambda: [x for x in api(stack, "odl", "referrals", "GET", "/api/v1/referrals?box=incoming")
+                              .json()["items"] if x["id"] == sent["id"]])
+    assert got[0]["from_org"] == "nuorten-polku" and got[0]["state"] == "requested"
+    detail = api(stack, "odl", "referrals", "GET", f"/api/v1/referrals/{sent['id']}").json()
+    assert detail["personal"]["note"] == "E2E" and detail["personal"]["name"]
     eventually(lambda: api(stack, "nuorten-polku", "referrals", "GET", f"/api/v1/referrals/{sent['id']}")
-               .json()["received_at"])
+               .json()["referral"]["received_at"])
+    for action in ("accept", "start", "complete"):
+        a = api(stack, "odl", "referrals", "POST", f"/api/v1/referrals/{sent['id']}/{action}", json={})
+        assert a.status_code == 200, a.text
+    o = api(stack, "odl", "referrals", "POST", f"/api/v1/referrals/{sent['id']}/outcomes",
+            json={"point": "completion", "outcome": "measure-rehabilitative-work-activity"})
+    assert o.status_code == 201, o.text
+    seen = eventually(lambda: (lambda v: v if v["referral"]["state"] == "completed" and v["outcomes"] else None)(
+        api(stack, "nuorten-polku", "referrals", "GET", f"/api/v1/referrals/{sent['id']}").json()))
+    assert [h["to_state"] for h in seen["history"]] == ["requested", "accepted", "in-progress", "completed"]
+    assert seen["outcomes"][0]["outcome"] == "measure-rehabilitative-work-activity"
     # nobody else holds it: another organisation answers exactly as for an id that never existed
     for org in ("oulu-social", "oulu-parish"):
         other = api(stack, org, "referrals", "GET", f"/api/v1/referrals/{sent['id']}")
         unknown = api(stack, org, "referrals", "GET", f"/api/v1/referrals/{uuid.uuid4()}")
         assert other.status_code == unknown.status_code == 404
-        assert other.json()["title"] == unknown.json()["title"]
-    counts = eventually(lambda: requests.get(stack["reporting"] + "/api/v1/counts", timeout=5).json()
-                        .get("nuorten-polku", {}).get("referral.requested"))
-    assert counts in ("<5",) or counts >= 5
+        assert {k: v for k, v in other.json().items() if k not in ("detail", "instance")} == \
+            {k: v for k, v in unknown.json().items() if k not in ("detail", "instance")}
+    eventually(lambda: requests.get(stack["reporting"] + "/api/v1/counts", timeout=5).json()
+               .get("odl", {}).get("referral.outcome-recorded"))
+
+
+def test_referral_without_consent_is_refused(stack):
+    c = api(stack, "odl", "referrals", "POST", "/api/v1/clients", json=synthetic_client())
+    r = api(stack, "odl", "referrals", "POST", "/api/v1/referrals",
+            json={"client_id": c.json()["id"], "service_id": target_of(stack, "odl", "oulu-social")})
+    assert r.status_code == 409 and r.json()["type"].endswith("/consent-missing")
 
 
 def test_bad_input_gets_problem_json_and_nothing_is_saved(stack):
@@ -126,9 +160,15 @@ def test_bad_input_gets_problem_json_and_nothing_is_saved(stack):
     assert api(stack, "odl", "catalogue", "GET", "/api/v1/services", role="manager").json() == before
     r = requests.post(stack["orgs"]["odl"]["services"]["referrals"] + "/api/v1/referrals", json={}, timeout=5)
     assert r.status_code == 401 and r.json()["type"].endswith("/unauthorized")
+    client_id = new_client_with_consent(stack, "odl", "oulu-social")
     r = api(stack, "odl", "referrals", "POST", "/api/v1/referrals", json={
-        "service_id": str(uuid.uuid4()), "age_band": "18-24"})
+        "client_id": client_id, "service_id": str(uuid.uuid4())})
     assert r.status_code == 404 and r.json()["type"].endswith("/unknown-service")
+    r = api(stack, "odl", "referrals", "POST", "/api/v1/clients", json={**synthetic_client(), "identity_code": "010199-9035"})
+    assert r.status_code == 422 and r.json()["type"].endswith("/invalid-identity-code")
+    r = api(stack, "odl", "referrals", "POST", "/api/v1/referrals", json={
+        "client_id": client_id, "service_id": str(uuid.uuid4()), "state": "accepted"})
+    assert r.status_code == 422 and "state" in r.json()["errors"]["json"]  # server-owned fields are refused
     # a token of one organisation is worthless at another's service
     r = requests.get(stack["orgs"]["odl"]["services"]["referrals"] + "/api/v1/referrals", timeout=5,
                      headers={"Authorization": f"Bearer {token(stack, 'oulu-social')}"})
@@ -167,10 +207,9 @@ def test_a_dead_child_is_restarted_and_the_flow_goes_on(stack):
                               if json.loads((stack["_var"] / "stack.json").read_text())["pids"][name] != old
                               else None), timeout=30)
     assert new != old
-    targets = api(stack, "odl", "referrals", "GET", "/api/v1/targets").json()
-    target = next(t for t in targets if t["organization_id"] == "oulu-social")
+    client_id = new_client_with_consent(stack, "odl", "oulu-social")
     sent = api(stack, "odl", "referrals", "POST", "/api/v1/referrals",
-               json={"service_id": target["service_id"], "age_band": "18-24"}).json()
+               json={"client_id": client_id, "service_id": target_of(stack, "odl", "oulu-social")}).json()
     eventually(lambda: api(stack, "oulu-social", "referrals", "GET", f"/api/v1/referrals/{sent['id']}")
                .status_code == 200, timeout=60)
 

@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 from services.kernel.config import PROJECT_ROOT, sqlalchemy_url
 from services.kernel.embedded.stack import Stack
 from services.kernel.federation import Federation
+from tests.support.people import consent_to, synthetic_client
 
 SENDER, RECEIVER = "odl", "oulu-social"
 
@@ -30,6 +31,7 @@ class Fed:
     desc: dict
     urls: dict
     service_id: str | None = None
+    client_id: str | None = None
     sent: list[str] = field(default_factory=list)
     _engines: dict = field(default_factory=dict)
     _supervisor: threading.Thread | None = None
@@ -49,13 +51,19 @@ class Fed:
         self.service_id = r.json()["id"]
         wait(lambda: any(t["service_id"] == self.service_id
                          for t in self.call(SENDER, "referrals", "GET", "/api/v1/targets").json()), 60)
+        c = self.call(SENDER, "referrals", "POST", "/api/v1/clients", json=synthetic_client(7))
+        assert c.status_code == 201, c.text
+        self.client_id = c.json()["id"]
+        r = self.call(SENDER, "referrals", "POST", f"/api/v1/clients/{self.client_id}/consents",
+                      json=consent_to(RECEIVER))
+        assert r.status_code == 201, r.text
         return self.service_id
 
     def send(self, n: int) -> list[str]:
         ids = []
         for _ in range(n):
             r = self.call(SENDER, "referrals", "POST", "/api/v1/referrals",
-                          json={"service_id": self.service_id, "age_band": "18-24"})
+                          json={"client_id": self.client_id, "service_id": self.service_id})
             assert r.status_code == 201, r.text  # writes succeed whatever the broker does
             ids.append(r.json()["id"])
         self.sent.extend(ids)

@@ -148,7 +148,7 @@ def test_postgres_restarted_under_a_service(federation):
     fed.stack.pg.stop()
     try:
         r = fed.call(SENDER, "referrals", "POST", "/api/v1/referrals",
-                     json={"service_id": fed.service_id, "age_band": "18-24"})
+                     json={"client_id": fed.client_id, "service_id": fed.service_id})
         assert r.status_code == 503
         assert r.headers["Content-Type"].startswith("application/problem+json")
         assert r.json()["status"] == 503

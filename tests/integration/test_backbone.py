@@ -22,6 +22,7 @@ from services.kernel.outbox import requeue_retained
 from services.kernel.tables import consumer_offset, inbox, outbox
 from services.referrals import service as referrals_service
 from services.referrals.tables import referral as referral_table
+from tests.support.people import consent_to, synthetic_client
 
 pytestmark = pytest.mark.integration
 
@@ -38,6 +39,16 @@ def in_directory(inst, service_id):
     return scalar(inst, select(func.count()).select_from(directory_service)
                   .where(directory_service.c.service_id == service_id,
                          directory_service.c.status != "withdrawn"))
+
+
+def client_with_consent(inst, to_org):
+    from marshmallow import EXCLUDE
+    from services.referrals.schemas import ConsentIn
+    client = referrals_service.register_client(inst.ctx.uow, ODL, synthetic_client())
+    referrals_service.record_consent(inst.ctx.uow, ODL, client.id,
+                                     ConsentIn(unknown=EXCLUDE).load(consent_to(to_org)))
+    inst.publish()
+    return client.id
 
 
 def publish(inst, actor, name="Sovittava ohjaus", category="individual-guidance"):
@@ -97,14 +108,19 @@ def test_referral_reaches_receiver_and_receipt_flows_back(instance):
     odl_ref.consume_until(lambda: any(t["service_id"] == target.id
                                       for t in referrals_service.list_targets(odl_ref.ctx.uow)))
 
-    sent = referrals_service.send_referral(odl_ref.ctx.uow, ODL, target.id, "18-24", "Toivoo työtoimintaa")
+    client_id = client_with_consent(odl_ref, "oulu-social")
+    sent = referrals_service.send_referral(odl_ref.ctx.uow, ODL, client_id, target.id, None, "Toivoo työtoimintaa")
     odl_ref.publish()
     got = social_ref.consume_until(lambda: [r for r in referrals_service.list_referrals(
-        social_ref.ctx.uow, SOCIAL, "incoming") if r.id == sent.id])
+        social_ref.ctx.uow, SOCIAL, box="incoming")[0] if r.id == sent.id])
     assert got[0].from_org == "odl" and got[0].status.value == "requested" and got[0].received_at
+    # the receiver could open the sealed part: it holds exactly the consented data
+    view = referrals_service.get_referral(social_ref.ctx.uow, SOCIAL, sent.id)
+    assert view["referral"].personal["note"] == "Toivoo työtoimintaa"
+    assert view["referral"].personal["identity_code"].endswith(tuple("0123456789ABCDEFHJKLMNPRSTUVWXY"))
 
     social_ref.publish()  # the receipt
-    odl_ref.consume_until(lambda: referrals_service.get_referral(odl_ref.ctx.uow, ODL, sent.id).received_at)
+    odl_ref.consume_until(lambda: referrals_service.get_referral(odl_ref.ctx.uow, ODL, sent.id)["referral"].received_at)
 
 
 def test_redelivered_and_republished_events_are_applied_once(instance):
@@ -114,7 +130,8 @@ def test_redelivered_and_republished_events_are_applied_once(instance):
     target = publish(social_cat, SOCIAL, "Palveluohjaus")
     odl_ref.consume_until(lambda: any(t["service_id"] == target.id
                                       for t in referrals_service.list_targets(odl_ref.ctx.uow)))
-    sent = referrals_service.send_referral(odl_ref.ctx.uow, ODL, target.id, "25-29", None)
+    sent = referrals_service.send_referral(odl_ref.ctx.uow, ODL, client_with_consent(odl_ref, "oulu-social"),
+                                           target.id, None, None)
     odl_ref.publish()
 
     def incoming_count():

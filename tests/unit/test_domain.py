@@ -1,5 +1,4 @@
 """Domain rules, without a database."""
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -7,45 +6,7 @@ import pytest
 from services.attendance.domain import Encounter
 from services.catalogue.domain import CatalogueService
 from services.kernel.errors import Conflict, Invalid
-from services.referrals.domain import Referral, State
 from services.reporting.domain import count_table, suppress
-
-
-def sent():
-    return Referral.send(from_org="odl", to_org="oulu-social", service_id=uuid.uuid4(), age_band="18-24",
-                         note=None, by="caseworker@odl")
-
-
-def test_referral_to_own_service_is_refused():
-    with pytest.raises(Invalid):
-        Referral.send(from_org="odl", to_org="odl", service_id=uuid.uuid4(), age_band="18-24", note=None, by="x")
-
-
-@pytest.mark.parametrize("path", [
-    [State.ACCEPTED, State.IN_PROGRESS, State.ON_HOLD, State.IN_PROGRESS, State.COMPLETED],
-    [State.REJECTED], [State.CANCELLED], [State.ACCEPTED, State.FAILED],
-])
-def test_legal_referral_transitions(path):
-    r = sent()
-    for s in path:
-        r.transition(s)
-    assert r.status == path[-1]
-
-
-@pytest.mark.parametrize("path", [
-    [State.COMPLETED], [State.REJECTED, State.ACCEPTED], [State.ACCEPTED, State.REJECTED],
-    [State.CANCELLED, State.REQUESTED],
-])
-def test_illegal_referral_transitions_are_conflicts(path):
-    r = sent()
-    with pytest.raises(Conflict):
-        for s in path:
-            r.transition(s)
-
-
-def test_requested_event_carries_no_personal_data():
-    data = sent().requested_event()
-    assert set(data) <= {"referral_id", "from_org", "to_org", "service_id", "requested_at", "age_band", "note"}
 
 
 def test_withdrawing_twice_is_a_conflict_and_versions_increase():

@@ -44,15 +44,15 @@ def load_demo_data(desc: dict, say=print) -> str:
         for s in services:
             call("POST", f"{url}/api/v1/services", token(desc, org, "manager"), s)
             published += 1
-    # a referral from the diaconal foundation to the city's rehabilitative work activity
-    odl_referrals = desc["orgs"]["odl"]["services"]["referrals"]
+    # referrals with consent: ODL -> the city's rehabilitative work activity, NGO -> ODL's guidance (accepted)
+    first = refer(desc, "odl", "oulu-social", "rehabilitative-work-activity", DEMO_CLIENTS[0],
+                  "Demo: toivoo kuntouttavaa työtoimintaa, arki kaipaa rytmiä.")
+    second = refer(desc, "nuorten-polku", "odl", "individual-guidance", DEMO_CLIENTS[1],
+                   "Demo: etsivän nuorisotyön kautta tavoitettu, toivoo yksilöohjausta.")
+    odl = desc["orgs"]["odl"]["services"]["referrals"]
+    wait_for(lambda: call("GET", f"{odl}/api/v1/referrals?box=incoming", token(desc, "odl", "caseworker"))["total"])
+    call("POST", f"{odl}/api/v1/referrals/{second['id']}/accept", token(desc, "odl", "caseworker"), {})
     caseworker = token(desc, "odl", "caseworker")
-    targets = wait_for(lambda: [t for t in call("GET", f"{odl_referrals}/api/v1/targets", caseworker)
-                                if t["organization_id"] == "oulu-social"
-                                and t["category"] == "rehabilitative-work-activity"])
-    call("POST", f"{odl_referrals}/api/v1/referrals", caseworker,
-         {"service_id": targets[0]["service_id"], "age_band": "18-24",
-          "note": "Demo: nuori aikuinen toivoo kuntouttavaa työtoimintaa."})
     # anonymous drop-in visits at HELMI café last Monday
     monday = datetime.now(timezone.utc) - timedelta(days=datetime.now(timezone.utc).weekday() or 7)
     attendance = desc["orgs"]["odl"]["services"]["attendance"]
@@ -60,4 +60,28 @@ def load_demo_data(desc: dict, say=print) -> str:
         call("POST", f"{attendance}/api/v1/encounters", caseworker,
              {"kind": "drop-in", "anonymous": True, "participants": n,
               "occurred_at": monday.replace(hour=hour, minute=0, second=0, microsecond=0).isoformat()})
-    return f"{published} services, 1 referral, 3 drop-in encounters"
+    return f"{published} services, 2 clients with consents and referrals, 3 drop-in encounters"
+
+
+# Synthetic people: identity codes with individual numbers 900-999 are never given to real people.
+DEMO_CLIENTS = [
+    {"name": "Aino Esimerkki", "identity_code": "140302A9343", "municipality": "Oulu", "gender": "woman",
+     "language": "fi", "phone": "+358 40 000 0001"},
+    {"name": "Eetu Testinen", "identity_code": "010799-951H", "municipality": "Kiiminki", "gender": "man",
+     "language": "fi", "email": "eetu.testinen@example.invalid"},
+]
+
+
+def refer(desc: dict, from_org: str, to_org: str, category: str, client: dict, note: str) -> dict:
+    url = desc["orgs"][from_org]["services"]["referrals"]
+    cw = token(desc, from_org, "caseworker")
+    c = call("POST", f"{url}/api/v1/clients", cw, client)
+    now = datetime.now(timezone.utc)
+    call("POST", f"{url}/api/v1/clients/{c['id']}/consents", cw, {
+        "recipient_org": to_org, "categories": ["identity", "contact", "background", "referral-details"],
+        "purpose": "referral", "valid_from": (now - timedelta(minutes=5)).isoformat(),
+        "valid_until": (now + timedelta(days=365)).isoformat(), "method": "in-person"})
+    targets = wait_for(lambda: [t for t in call("GET", f"{url}/api/v1/targets", cw)
+                                if t["organization_id"] == to_org and t["category"] == category])
+    return call("POST", f"{url}/api/v1/referrals", cw,
+                {"client_id": c["id"], "service_id": targets[0]["service_id"], "note": note})
