@@ -62,7 +62,7 @@ access_log = Table(
     Column("subject", String(200)),
     Column("action", String(100), nullable=False),
     Column("purpose", Text),
-    Column("result", String(20), nullable=False),
+    Column("result", String(60), nullable=False),
 )
 
 # The Kafka cluster the stored offsets and the published outbox rows refer to.

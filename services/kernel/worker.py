@@ -2,6 +2,7 @@
 
     python -m services.<service>.worker relay      # publish the outbox
     python -m services.<service>.worker consumer   # apply events (run several to share partitions)
+                                                   # and run the service's periodic jobs
     python -m services.<service>.worker all        # both, as threads of one process
 
 With METRICS_PORT set, the process serves its own Prometheus /metrics there
@@ -15,7 +16,9 @@ import logging
 import os
 import signal
 import threading
+import time
 from dataclasses import dataclass
+from typing import Callable
 from pathlib import Path
 
 from .config import Settings
@@ -26,11 +29,34 @@ from .outbox import Relay
 
 
 @dataclass(frozen=True)
+class Job:
+    """A periodic task of a service (idempotent: several consumer processes may run it)."""
+    name: str
+    every_seconds: float
+    run: Callable[[ServiceContext], object]
+
+
+@dataclass(frozen=True)
 class ServiceDefinition:
     name: str
     uow_class: type[UnitOfWork]
     migrations: Path
     handlers: Handlers
+    jobs: tuple[Job, ...] = ()
+
+
+def run_jobs(jobs, ctx: ServiceContext, stop: threading.Event) -> None:
+    log = logging.getLogger(__name__)
+    due = {j.name: 0.0 for j in jobs}
+    while not stop.wait(1.0):
+        for j in jobs:
+            if time.monotonic() < due[j.name]:
+                continue
+            try:
+                j.run(ctx)
+            except Exception as e:  # a failed run is retried at its next turn
+                log.warning("job %s failed: %r", j.name, e)
+            due[j.name] = time.monotonic() + j.every_seconds
 
 
 def setup_logging():
@@ -75,6 +101,8 @@ def main(defn: ServiceDefinition, argv=None) -> None:
         runners.append(relay_for(ctx).run)
     if args.role in ("consumer", "all") and defn.handlers.types():
         runners.append(consumer_for(defn, ctx).run)
+    if args.role in ("consumer", "all") and defn.jobs:
+        runners.append(lambda stop: run_jobs(defn.jobs, ctx, stop))
     threads = [threading.Thread(target=r, args=(stop,), daemon=True) for r in runners]
     for t in threads:
         t.start()

@@ -1,9 +1,17 @@
 """Referrals: caseworkers send a client's referral to another organisation's service."""
+import os
 from pathlib import Path
 
-from services.kernel.worker import ServiceDefinition
+from services.kernel.worker import Job, ServiceDefinition
 
 from .handlers import handlers
 from .uow import ReferralsUnitOfWork
 
-DEFINITION = ServiceDefinition("referrals", ReferralsUnitOfWork, Path(__file__).parent / "migrations", handlers)
+
+def _escalate(ctx):
+    from .service import escalate_unanswered
+    return escalate_unanswered(ctx.uow, ctx.settings.org_id, int(os.environ.get("REFERRAL_ESCALATION_WORKING_DAYS", 3)))
+
+
+DEFINITION = ServiceDefinition("referrals", ReferralsUnitOfWork, Path(__file__).parent / "migrations", handlers,
+                               jobs=(Job("escalate-unanswered", 300, _escalate),))

@@ -64,7 +64,7 @@ def upgrade():
         sa.Column("subject", sa.String(200)),
         sa.Column("action", sa.String(100), nullable=False),
         sa.Column("purpose", sa.Text),
-        sa.Column("result", sa.String(20), nullable=False),
+        sa.Column("result", sa.String(60), nullable=False),
     )
 
 
