@@ -29,6 +29,8 @@ class Encounter:
             raise Invalid(f"kind must be one of {', '.join(KINDS)}.")
         if occurred_at.tzinfo is None:
             raise Invalid("occurred_at needs a time zone, e.g. 2026-11-23T13:30:00+02:00.")
+        if occurred_at.year < 2000:
+            raise Invalid("occurred_at is implausibly early.", code="implausible-date")
         if occurred_at > datetime.now(timezone.utc):
             raise Invalid("An encounter cannot be recorded in the future.", code="future-encounter")
         if kind in ("individual", "home-visit") and participants != 1:

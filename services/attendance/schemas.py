@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate
 
-from services.kernel.schemas import StrictSchema
+from services.kernel.schemas import StrictSchema, Timestamp
 
 from .domain import KINDS
 
@@ -9,7 +9,7 @@ class EncounterIn(StrictSchema):
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
     anonymous = fields.Boolean(load_default=True)
     participants = fields.Integer(load_default=1, validate=validate.Range(min=1, max=500))
-    occurred_at = fields.AwareDateTime(required=True)
+    occurred_at = Timestamp(required=True)
     service_id = fields.UUID()
 
 

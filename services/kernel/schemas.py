@@ -9,6 +9,21 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
+def _plausible(value):
+    # far-off years make time-zone arithmetic overflow and are never real case data
+    if not 1900 <= value.year <= 2200:
+        raise ValidationError("Give a date between the years 1900 and 2200.")
+
+
+def Timestamp(**kw) -> fields.AwareDateTime:
+    """An aware date-time (with a time zone) in a plausible range."""
+    return fields.AwareDateTime(validate=_plausible, **kw)
+
+
+def Day(**kw) -> fields.Date:
+    return fields.Date(validate=_plausible, **kw)
+
+
 class LocalizedText(StrictSchema):
     fi = fields.String(required=True, validate=validate.Length(min=1, max=500))
     sv = fields.String(validate=validate.Length(min=1, max=500))
@@ -25,5 +40,5 @@ class ProblemSchema(Schema):
     errors = fields.Dict()
 
 
-__all__ = ["StrictSchema", "LocalizedText", "ProblemSchema", "ValidationError",
+__all__ = ["StrictSchema", "LocalizedText", "Timestamp", "Day", "ProblemSchema", "ValidationError",
            "validates_schema", "fields", "validate"]

@@ -1,6 +1,6 @@
 from marshmallow import Schema, fields, validate, validates_schema, ValidationError
 
-from services.kernel.schemas import StrictSchema
+from services.kernel.schemas import Day, StrictSchema, Timestamp
 
 from .clients import GENDERS, LANGUAGES
 from .consent import CATEGORIES, METHODS, PURPOSES
@@ -17,7 +17,7 @@ class Page(StrictSchema):
 class ClientIn(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     identity_code = fields.String(required=True, validate=validate.Length(equal=11))
-    date_of_birth = fields.Date()
+    date_of_birth = Day()
     municipality = fields.String(validate=validate.Length(max=100))
     phone = fields.String(validate=validate.Regexp(r"^\+?[0-9 ()-]{5,20}$"))
     email = fields.Email()
@@ -49,8 +49,8 @@ class ConsentIn(StrictSchema):
                              validate=validate.Length(min=1))
     purpose = fields.String(load_default="referral", validate=validate.OneOf(PURPOSES))
     decision = fields.String(load_default="granted", validate=validate.OneOf(["granted", "denied"]))
-    valid_from = fields.AwareDateTime(required=True)
-    valid_until = fields.AwareDateTime(required=True)
+    valid_from = Timestamp(required=True)
+    valid_until = Timestamp(required=True)
     method = fields.String(required=True, validate=validate.OneOf(METHODS))
 
 
@@ -87,8 +87,8 @@ class ReferralListArgs(Page):
     box = fields.String(validate=validate.OneOf(["incoming", "outgoing"]))
     state = fields.String(validate=validate.OneOf([s.value for s in State]))
     service_id = fields.UUID()
-    since = fields.AwareDateTime()
-    until = fields.AwareDateTime()
+    since = Timestamp()
+    until = Timestamp()
 
 
 class ActionIn(StrictSchema):
