@@ -64,6 +64,8 @@ class Instance:
     host_port: int
     signing_key: str | None  # repository-relative path of the private key, if the org signs events
     reporting: bool = False
+    encryption_key: str | None = None  # X25519 key that opens personal data sealed for the org
+    pathway_secret: str | None = None
 
     @property
     def name(self) -> str:
@@ -100,7 +102,9 @@ def instances(federation: dict) -> list[Instance]:
             if svc not in SERVICE_KINDS:
                 raise ValueError(f"{org_id}: unknown service {svc!r} (known: {', '.join(SERVICE_KINDS)})")
             port = BASE_PORT + 10 * (i + 1) + SERVICE_KINDS.index(svc) + 1
-            result.append(Instance(org_id, svc, port, org.get("demo_signing_key_file")))
+            result.append(Instance(org_id, svc, port, org.get("demo_signing_key_file"),
+                                   encryption_key=org.get("demo_encryption_key_file"),
+                                   pathway_secret=federation.get("demo_pathway_secret_file")))
     region = federation["region_reporting"]["org"]
     result.append(Instance(region, "reporting", BASE_PORT, None, reporting=True))
     return result
@@ -247,13 +251,17 @@ def compose_anchors() -> list[str]:
 
 def compose_instance_envs(insts: list[Instance]) -> list[str]:
     lines = [
-        "# What differs between the instances: organisation, database and signing key.",
+        "# What differs between the instances: organisation, database and keys.",
         "x-instances:",
     ]
     for inst in insts:
         env = {"ORG_ID": inst.org, "DATABASE_URL": inst.database_url}
         if inst.signing_key:
             env["SIGNING_KEY_FILE"] = f"{APP_DIR}/{inst.signing_key}"
+        if inst.encryption_key:
+            env["ENCRYPTION_KEY_FILE"] = f"{APP_DIR}/{inst.encryption_key}"
+        if inst.pathway_secret:
+            env["PATHWAY_SECRET_FILE"] = f"{APP_DIR}/{inst.pathway_secret}"
         lines.append(f"  {inst.name}: &{inst.name}-env")
         lines += mapping(env, 4)
     lines.append("")

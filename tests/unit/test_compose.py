@@ -443,3 +443,11 @@ def test_grafana_provisioning_and_dashboard(services):
     titles = " | ".join(p["title"].lower() for p in dashboard["panels"])
     for word in ("published", "consumed", "lag", "backlog", "dead-lettered", "latency p95"):
         assert word in titles, f"no panel titled with {word!r}"
+
+
+def test_every_key_or_secret_file_a_service_is_given_exists_in_the_image(services):
+    for name, svc in services.items():
+        env = svc.get("environment") or {}
+        for key, value in (env.items() if isinstance(env, dict) else []):
+            if key.endswith("_FILE") and isinstance(value, str) and value.startswith("/app/"):
+                assert repo_path(value).is_file(), f"{name}: {key}={value} is not in the repository"
