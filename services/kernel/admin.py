@@ -1,8 +1,11 @@
 """Administer an instance's users from the command line (production and compose).
 
-    python -m services.kernel.admin add-user USERNAME ROLE [--display-name NAME]
+    python -m services.kernel.admin add-user USERNAME ROLE [--display-name NAME] [--token T] [--password P]
 
 Uses DATABASE_URL; prints the new API token once (only its hash is stored).
+With --password the user can also log in to the pages (only a salted hash is
+stored); `--password -` reads it from the first line of standard input, which
+keeps it out of the process list and the shell history.
 Run it against each of the organisation's service databases that the user needs.
 """
 from __future__ import annotations
@@ -26,14 +29,19 @@ def main(argv=None) -> int:
     add.add_argument("--display-name")
     add.add_argument("--token", help="use this token instead of generating one (e.g. the same token in every "
                                      "service database of the organisation)")
+    add.add_argument("--password", help="let the user log in to the pages with this password ('-': read it "
+                                        "from standard input)")
     args = p.parse_args(argv)
     url = os.environ.get("DATABASE_URL")
     if not url:
         p.error("DATABASE_URL is not set")
     token = args.token or new_token()
+    password = sys.stdin.readline().rstrip("\n") if args.password == "-" else args.password
+    if password is not None and not password:
+        p.error("the password is empty")
     engine = create_engine(sqlalchemy_url(url))
     with engine.begin() as conn:
-        upsert_user(conn, args.username, args.role, token, args.display_name)
+        upsert_user(conn, args.username, args.role, token, args.display_name, password)
     engine.dispose()
     print(token)
     return 0

@@ -1,15 +1,21 @@
-"""Per-organisation users, roles and API tokens (stored as SHA-256 hashes)."""
+"""Per-organisation users, roles, API tokens (stored as SHA-256 hashes) and page logins.
+
+An API call authenticates with `Authorization: Bearer <token>`; a browser logs in
+with a username and password (werkzeug's salted hash) and then carries a signed
+Flask session cookie. Either way `current_actor()` answers who is asking.
+"""
 from __future__ import annotations
 
 import enum
 import hashlib
 import secrets
 from dataclasses import dataclass
-from functools import wraps
+from functools import lru_cache, wraps
 
-from flask import current_app, g, request
+from flask import current_app, g, request, session
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from .errors import Forbidden, Unauthorized
 from .tables import api_user
@@ -43,32 +49,122 @@ def new_token() -> str:
     return "yhd_" + secrets.token_urlsafe(32)
 
 
-def upsert_user(conn, username: str, role: str, token: str, display_name: str | None = None) -> None:
+def upsert_user(conn, username: str, role: str, token: str, display_name: str | None = None,
+                password: str | None = None) -> None:
+    """Create or update a user; a password (if given) lets the user log in to the pages."""
     Role(role)  # reject unknown roles
     values = dict(username=username, role=role, token_hash=hash_token(token), display_name=display_name or username)
+    if password is not None:
+        if not password:
+            raise ValueError("an empty password is not a password")
+        values["password_hash"] = _hash_password(password)
     conn.execute(pg_insert(api_user).values(**values).on_conflict_do_update(
-        index_elements=["username"], set_={k: values[k] for k in ("role", "token_hash", "display_name")}))
+        index_elements=["username"], set_={k: v for k, v in values.items() if k != "username"}))
+
+
+@lru_cache(maxsize=64)
+def _hash_password(password: str) -> str:
+    # once per password and process: the launcher seeds each user into every service database of
+    # its organisation, and one scrypt hash takes a noticeable part of a second
+    return generate_password_hash(password)
+
+
+@lru_cache(maxsize=1)
+def _unknown_user_hash() -> str:
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
+def _actor(row, org_id: str) -> Actor:
+    return Actor(row.username, row.display_name, Role(row.role), org_id)
 
 
 def actor_for_token(conn, org_id: str, token: str) -> Actor | None:
     row = conn.execute(select(api_user).where(api_user.c.token_hash == hash_token(token))).first()
     if row is None:
         return None
-    return Actor(row.username, row.display_name, Role(row.role), org_id)
+    return _actor(row, org_id)
+
+
+def _stamp(password_hash: str) -> str:
+    """Sessions remember this: a new password (or a re-seeded user) ends the older sessions."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
+def actor_for_password(conn, org_id: str, username: str, password: str) -> tuple[Actor, str] | None:
+    """(actor, session stamp) if the password is the user's; None otherwise, taking about as long."""
+    row = conn.execute(select(api_user).where(api_user.c.username == username)).first()
+    if row is None or not row.password_hash:
+        check_password_hash(_unknown_user_hash(), password)
+        return None
+    if not check_password_hash(row.password_hash, password):
+        return None
+    return _actor(row, org_id), _stamp(row.password_hash)
+
+
+def actor_for_session(conn, org_id: str, username: str, stamp: str) -> Actor | None:
+    row = conn.execute(select(api_user).where(api_user.c.username == username)).first()
+    if row is None or not row.password_hash or not secrets.compare_digest(_stamp(row.password_hash), stamp):
+        return None
+    return _actor(row, org_id)
+
+
+def log_in(username: str, password: str) -> Actor | None:
+    """Check the password against this instance's own database and start a session."""
+    ctx = current_app.extensions["yhd"]
+    with ctx.engine.connect() as conn:
+        found = actor_for_password(conn, ctx.settings.org_id, username.strip(), password)
+    if found is None:
+        return None
+    actor, stamp = found
+    lang = session.get("lang")
+    session.clear()  # a fresh session (and CSRF token) for the logged-in user
+    session.update(user=actor.username, org=actor.org_id, auth=stamp)
+    if lang:
+        session["lang"] = lang
+    session.permanent = True
+    g.actor = actor
+    return actor
+
+
+def log_out() -> None:
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    g.pop("actor", None)
 
 
 def current_actor() -> Actor:
+    """Who is asking: the bearer token's user (API) or the logged-in session's user (pages)."""
     actor = getattr(g, "actor", None)
     if actor is None:
         header = request.headers.get("Authorization", "")
-        if not header.startswith("Bearer "):
-            raise Unauthorized("Send an API token as 'Authorization: Bearer <token>'.")
-        ctx = current_app.extensions["yhd"]
-        with ctx.engine.connect() as conn:
-            actor = actor_for_token(conn, ctx.settings.org_id, header[7:].strip())
-        if actor is None:
-            raise Unauthorized("The API token is not valid for this organisation.")
+        actor = _actor_from_bearer(header) if header else _actor_from_session()
         g.actor = actor
+    return actor
+
+
+def _actor_from_bearer(header: str) -> Actor:
+    if not header.startswith("Bearer "):
+        raise Unauthorized("Send an API token as 'Authorization: Bearer <token>'.")
+    ctx = current_app.extensions["yhd"]
+    with ctx.engine.connect() as conn:
+        actor = actor_for_token(conn, ctx.settings.org_id, header[7:].strip())
+    if actor is None:
+        raise Unauthorized("The API token is not valid for this organisation.")
+    return actor
+
+
+def _actor_from_session() -> Actor:
+    ctx = current_app.extensions["yhd"]
+    username, org, stamp = session.get("user"), session.get("org"), session.get("auth")
+    if not username or org != ctx.settings.org_id or not stamp:
+        raise Unauthorized("Send an API token as 'Authorization: Bearer <token>'.")
+    with ctx.engine.connect() as conn:
+        actor = actor_for_session(conn, ctx.settings.org_id, username, stamp)
+    if actor is None:
+        log_out()
+        raise Unauthorized("The session has ended; log in again.", code="session-ended")
     return actor
 
 

@@ -30,6 +30,7 @@ from .recovery import cluster_id, reconcile_cluster, reset_offsets
 from .tables import consumer_offset, inbox
 
 log = logging.getLogger(__name__)
+INBOX_INSERT = pg_insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id)
 Handler = Callable[[object, CloudEvent], None]
 
 
@@ -225,11 +226,10 @@ class ConsumerRunner:
             todo = [c for c in checked if c[0].offset >= stored]
             wanted = [(rec, ev) for rec, ev, err in todo if ev is not None and self.handlers.get(ev.type)]
             new_ids = set()
-            if wanted:
-                new_ids = set(conn.execute(pg_insert(inbox).values([
+            if wanted:  # one cached statement, executemany with RETURNING (insertmanyvalues)
+                new_ids = set(conn.execute(INBOX_INSERT, [
                     dict(event_id=ev.id, source=ev.source, event_type=ev.type, topic=rec.topic,
-                         partition=rec.partition, offset=rec.offset) for rec, ev in wanted])
-                    .on_conflict_do_nothing().returning(inbox.c.event_id)).scalars())
+                         partition=rec.partition, offset=rec.offset) for rec, ev in wanted]).scalars())
             for i, (rec, ev, err) in enumerate(todo):
                 if err is not None:
                     self._stage_dead_letter(uow, rec, type(err).__name__, str(err))

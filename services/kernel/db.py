@@ -122,8 +122,19 @@ def upsert_newer(conn: Connection, table, key: str, values: dict, version_col: s
     Events of one aggregate arrive in order per partition, but may be
     re-delivered or re-published; versions make that harmless.
     """
-    stmt = pg_insert(table).values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[key], set_={c: stmt.excluded[c] for c in values if c != key},
-        where=table.c[version_col] < stmt.excluded[version_col])
-    return conn.execute(stmt.returning(table.c[key])).first() is not None
+    stmt = _upsert_statement(table, key, tuple(sorted(values)), version_col)
+    return conn.execute(stmt, values).first() is not None
+
+
+_UPSERTS: dict = {}
+
+
+def _upsert_statement(table, key: str, columns: tuple, version_col: str):
+    """Built once per shape, so SQLAlchemy's compiled cache serves every later call."""
+    k = (table.name, key, columns, version_col)
+    if k not in _UPSERTS:
+        stmt = pg_insert(table)
+        _UPSERTS[k] = stmt.on_conflict_do_update(
+            index_elements=[key], set_={c: stmt.excluded[c] for c in columns if c != key},
+            where=table.c[version_col] < stmt.excluded[version_col]).returning(table.c[key])
+    return _UPSERTS[k]

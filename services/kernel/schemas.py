@@ -1,12 +1,29 @@
 """Marshmallow building blocks shared by the services' API schemas."""
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 class StrictSchema(Schema):
-    """Input schemas reject unknown (and thus server-owned) fields."""
+    """Input schemas reject unknown (and thus server-owned) fields, and NUL characters
+    (which no text field can store)."""
 
     class Meta:
         unknown = RAISE
+
+    @pre_load(pass_collection=True)
+    def _no_nul(self, data, **kwargs):
+        if _has_nul(data if not hasattr(data, "to_dict") else data.to_dict(flat=False)):
+            raise ValidationError("Text must not contain NUL characters.", field_name="_schema")
+        return data
 
 
 def _plausible(value):

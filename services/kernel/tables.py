@@ -50,6 +50,7 @@ api_user = Table(
     Column("role", String(20), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("password_hash", String(255)),   # browser login (werkzeug hash); NULL: API token only
 )
 
 access_log = Table(

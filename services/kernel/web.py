@@ -2,17 +2,23 @@
 
 OpenAPI 3 at /openapi.json with Swagger UI at /docs (served locally),
 /healthz (database and broker), /metrics (Prometheus), RFC 9457
-problem+json for every error, and request latency metrics.
+problem+json for every error, and request latency metrics. A service with
+pages adds browser sessions and CSRF protection (`enable_browser_sessions`).
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import os
+import secrets
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import swagger_ui_bundle
-from flask import Flask, Response, current_app, g, jsonify, request, send_from_directory
+from flask import Flask, Response, current_app, g, jsonify, request, send_from_directory, session
 from flask_smorest import Api
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
@@ -20,7 +26,7 @@ from werkzeug.exceptions import HTTPException
 from . import broker, metrics
 from .context import ServiceContext
 from .db import is_transient, ping
-from .errors import DomainError, problem
+from .errors import DomainError, Forbidden, problem
 
 log = logging.getLogger(__name__)
 SWAGGER_DIR = Path(swagger_ui_bundle.swagger_ui_path)
@@ -151,3 +157,59 @@ def create_service_app(defn, blueprints, *, title: str, description: str, settin
     for bp in blueprints:
         api.register_blueprint(bp)
     return app
+
+
+# -- browser sessions and CSRF (services with pages) ---------------------------------
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+FORM_MIMETYPES = {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
+
+
+def session_secret(ctx: ServiceContext) -> bytes:
+    """SECRET_KEY from the environment, else derived from the organisation's signing key file, so that
+    every worker process of the instance (and every restart) signs sessions alike."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"].encode()
+    key_file = ctx.settings.signing_key_file
+    if key_file is None:
+        org = ctx.federation.get(ctx.settings.org_id)
+        key_file = org.demo_signing_key_file if org else None
+    if key_file is None or not Path(key_file).exists():
+        log.warning("neither SECRET_KEY nor a signing key file: page sessions last only as long as this process")
+        return secrets.token_bytes(32)
+    label = f"yhdistamo session secret {ctx.settings.org_id}/{ctx.settings.service}".encode()
+    return hmac.new(Path(key_file).read_bytes(), label, hashlib.sha256).digest()
+
+
+def csrf_token() -> str:
+    """The session's token that every form posting to this instance carries (field `csrf_token`)."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+def check_csrf() -> None:
+    """A state-changing request that a browser could send on its own (a form post, or any request riding
+    on the session cookie) must carry the session's token; bearer-token API calls need none."""
+    if request.method not in UNSAFE_METHODS or request.headers.get("Authorization"):
+        return
+    if not session and request.mimetype not in FORM_MIMETYPES:
+        return
+    sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
+    expected = session.get("csrf") or ""
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise Forbidden("The form's security token is missing or out of date; reload the page and try again.",
+                        code="csrf-failed")
+
+
+def enable_browser_sessions(app: Flask) -> None:
+    """Signed cookie sessions (a cookie name per organisation and service: browsers share cookies across
+    ports) and the CSRF check before every request."""
+    ctx = app.extensions["yhd"]
+    app.config.update(
+        SECRET_KEY=session_secret(ctx),
+        SESSION_COOKIE_NAME=f"yhd-{ctx.settings.org_id}-{ctx.settings.service}",
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE", "").lower() == "true",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=float(os.environ.get("SESSION_HOURS", 10))),
+    )
+    app.before_request(check_csrf)

@@ -1,9 +1,13 @@
-from services.kernel.web import create_service_app
+from services.kernel.web import create_service_app, enable_browser_sessions
 
 from . import DEFINITION
 from .api import bp
+from .web import bp as pages
 
 
 def create_app(settings=None):
-    return create_service_app(DEFINITION, [bp], title="Yhdistämö referrals",
-                              description="Send referrals to other organisations and receive theirs.", settings=settings)
+    app = create_service_app(DEFINITION, [bp], title="Yhdistämö referrals",
+                             description="Send referrals to other organisations and receive theirs.", settings=settings)
+    enable_browser_sessions(app)
+    app.register_blueprint(pages)
+    return app

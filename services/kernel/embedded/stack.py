@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -36,6 +37,7 @@ from .postgres import EmbeddedPostgres
 
 ROLES = ("caseworker", "manager", "registrar", "admin")
 HAS_CONSUMER = {"referrals", "catalogue", "reporting"}
+USER_FIELDS = ("username", "role", "token", "password")   # what var/stack.json tells of each demo user
 
 
 def say(step: str, detail: str = "") -> None:
@@ -150,13 +152,13 @@ class Stack:
             eng = create_engine(sqlalchemy_url(url))
             with eng.begin() as conn:
                 for u in users[org_id]:
-                    upsert_user(conn, u["username"], u["role"], u["token"], u["display_name"])
+                    upsert_user(conn, u["username"], u["role"], u["token"], u["display_name"], u.get("password"))
             eng.dispose()
         say("Schemas migrated and users seeded")
         return urls
 
     def users(self) -> dict:
-        """Demo users per organisation; tokens are kept across runs in var/users.json."""
+        """Demo users per organisation; tokens and page passwords are kept across runs in var/users.json."""
         path = self.var / "users.json"
         users = json.loads(path.read_text()) if path.exists() else {}
         orgs = list(self.federation.organisations) + [self.federation.reporting_org]
@@ -167,6 +169,8 @@ class Stack:
             roles = ROLES if org_id != self.federation.reporting_org else ("manager", "admin")
             users[org_id] = [{"username": f"{role}@{org_id}", "role": role, "token": new_token(),
                               "display_name": f"Demo {role} ({org_id})"} for role in roles]
+        for u in (u for org_users in users.values() for u in org_users):
+            u.setdefault("password", secrets.token_urlsafe(12))  # also for users.json of earlier versions
         path.write_text(json.dumps(users, indent=2))
         path.chmod(0o600)
         return users
@@ -232,11 +236,11 @@ class Stack:
                 continue
             o = orgs.setdefault(org_id, {
                 "name": self.federation.get(org_id).display_name("fi"), "services": {},
-                "users": [{k: u[k] for k in ("username", "role", "token")} for u in users[org_id]]})
+                "users": [{k: u[k] for k in USER_FIELDS} for u in users[org_id]]})
             o["services"][svc] = f"http://127.0.0.1:{port}"
         return {"broker": self.kafka.bootstrap, "database": self.pg.url(),
                 "reporting": f"http://127.0.0.1:{self.port(None, 'reporting')}", "orgs": orgs,
-                "reporting_users": [{k: u[k] for k in ("username", "role", "token")}
+                "reporting_users": [{k: u[k] for k in USER_FIELDS}
                                     for u in users[self.federation.reporting_org]],
                 "pids": {"kafka": self.kafka.proc.pid, "postgres": self.pg.pid(),
                          **{c.name: c.proc.pid for c in self.children}}}
