@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import os
 import secrets
+import time
 from dataclasses import dataclass
 from functools import lru_cache, wraps
 
@@ -144,14 +146,29 @@ def current_actor() -> Actor:
     return actor
 
 
+# Valid tokens are remembered briefly per process (AUTH_CACHE_SECONDS, default 10; 0 turns it off):
+# one database round trip less per API call, at the price of a replaced or removed token
+# working for up to that long in a process that has just seen it. Invalid tokens are never cached.
+_TOKEN_CACHE: dict[str, tuple[Actor, float]] = {}
+_TOKEN_TTL = float(os.environ.get("AUTH_CACHE_SECONDS", "10"))
+
+
 def _actor_from_bearer(header: str) -> Actor:
     if not header.startswith("Bearer "):
         raise Unauthorized("Send an API token as 'Authorization: Bearer <token>'.")
     ctx = current_app.extensions["yhd"]
+    key = f"{ctx.settings.org_id}:{hash_token(header[7:].strip())}"
+    hit = _TOKEN_CACHE.get(key)
+    if hit is not None and hit[1] > time.monotonic():
+        return hit[0]
     with ctx.engine.connect() as conn:
         actor = actor_for_token(conn, ctx.settings.org_id, header[7:].strip())
     if actor is None:
         raise Unauthorized("The API token is not valid for this organisation.")
+    if _TOKEN_TTL > 0:
+        if len(_TOKEN_CACHE) > 10_000:
+            _TOKEN_CACHE.clear()
+        _TOKEN_CACHE[key] = (actor, time.monotonic() + _TOKEN_TTL)
     return actor
 
 
