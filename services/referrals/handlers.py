@@ -130,3 +130,12 @@ def consent_withdrawn(uow, event):
             uow.referrals.save(r)
             uow.access_log.record(system_actor(uow.org_id), f"referral:{r.id}", "referral.restrict",
                                   "consent withdrawn")
+
+
+@handlers.on(T + "consent.expired.v1")
+def consent_expired(uow, event):
+    """The receiver's caseworkers learn that new data can no longer be asked under this consent."""
+    if event.data["recipient_org"] != uow.org_id:
+        return
+    for r in uow.referrals.with_consent(event.data["consent_id"]):
+        uow.notifications.add("caseworker", "consent-expired", r.id)

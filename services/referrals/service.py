@@ -259,6 +259,20 @@ def data_report(uow_factory, actor: Actor, client_id, *, purpose=None) -> dict:
 
 
 # -- periodic jobs ---------------------------------------------------------------
+def announce_expired_consents(uow_factory, org_id: str) -> int:
+    """A consent that ran out is an event: its recipient learns that it no longer holds."""
+    now = datetime.now(timezone.utc)
+    with uow_factory() as uow:
+        expired = uow.consents.expired_unannounced(now)
+        for consent in expired:
+            client = uow.clients.get(consent.client_id)
+            data = {**_consent_event(consent, client, org_id), "expired_at": _iso(consent.valid_until)}
+            uow.outbox.add("consent.expired", str(consent.id), data, extensions={"recipient": consent.recipient_org})
+            uow.consents.mark_expiry_announced(consent.id, now)
+        uow.commit()
+    return len(expired)
+
+
 def escalate_unanswered(uow_factory, org_id: str, working_days: int, today: date | None = None) -> int:
     """Referrals received but unanswered for `working_days` Finnish working days go to the manager."""
     now = datetime.now(timezone.utc)

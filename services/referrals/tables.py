@@ -34,6 +34,7 @@ consent = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Column("withdrawn_at", DateTime(timezone=True)),
     Column("withdrawn_by", String(100)),
+    Column("expiry_announced_at", DateTime(timezone=True)),
 )
 
 referral = Table(

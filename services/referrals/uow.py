@@ -63,6 +63,7 @@ class Consents:
 
     def _consent(self, row) -> Consent:
         m = dict(row._mapping)
+        m.pop("expiry_announced_at", None)
         m["decision"] = Decision(m["decision"])
         m["categories"] = list(m["categories"])
         return Consent(**m)
@@ -82,12 +83,15 @@ class Consents:
         self.conn.execute(update(t.consent).where(t.consent.c.id == c.id)
                           .values(withdrawn_at=c.withdrawn_at, withdrawn_by=c.withdrawn_by))
 
-    def expired_unannounced(self, now):
-        """Consents that ran out and have not been announced as expired yet (see notification kind)."""
+    def expired_unannounced(self, now) -> list[Consent]:
+        """Granted consents that ran out and have not been announced as expired yet."""
         return [self._consent(r) for r in self.conn.execute(
             select(t.consent).where(t.consent.c.valid_until <= now, t.consent.c.withdrawn_at.is_(None),
-                                    t.consent.c.decision == "granted")
+                                    t.consent.c.decision == "granted", t.consent.c.expiry_announced_at.is_(None))
             .with_for_update(skip_locked=True))]
+
+    def mark_expiry_announced(self, consent_id, at) -> None:
+        self.conn.execute(update(t.consent).where(t.consent.c.id == consent_id).values(expiry_announced_at=at))
 
 
 class Referrals:

@@ -174,3 +174,28 @@ def test_one_organisation_cannot_see_anothers_referral(pair):
         rs.get_referral(city.ctx.uow, parish, uuid.uuid4())
     with pytest.raises(NotFound):
         rs.get_referral(city.ctx.uow, CITY, sent.id)
+
+
+def test_consent_expiry_is_announced_once_and_the_receiver_is_told(pair):
+    from services.referrals.tables import consent as consent_t, notification
+    odl, city, target = pair
+    client_id = new_client(odl)
+    sent = rs.send_referral(odl.ctx.uow, ODL, client_id, target, None, None)
+    odl.publish()
+    city.consume_until(lambda: _personal(city, sent.id))
+    assert rs.announce_expired_consents(odl.ctx.uow, "odl") == 0  # still valid
+    with odl.ctx.engine.begin() as c:
+        c.execute(update(consent_t).where(consent_t.c.client_id == client_id)
+                  .values(valid_until=datetime.now(timezone.utc) - timedelta(minutes=1)))
+    assert rs.announce_expired_consents(odl.ctx.uow, "odl") == 1
+    assert rs.announce_expired_consents(odl.ctx.uow, "odl") == 0  # once
+    odl.publish()
+
+    def told():
+        with city.ctx.engine.connect() as c:
+            return c.execute(select(notification.c.kind).where(notification.c.referral_id == sent.id,
+                                                               notification.c.kind == "consent-expired")).all()
+    assert len(city.consume_until(told)) == 1
+    with pytest.raises(Conflict) as e:
+        rs.send_referral(odl.ctx.uow, ODL, client_id, target, None, None)
+    assert e.value.code == "consent-expired"

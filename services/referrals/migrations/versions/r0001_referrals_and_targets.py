@@ -45,6 +45,7 @@ def upgrade():
         sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('withdrawn_at', sa.DateTime(timezone=True)),
         sa.Column('withdrawn_by', sa.String(100)),
+        sa.Column('expiry_announced_at', sa.DateTime(timezone=True)),
     )
     op.create_table(
         "disclosure_log",

@@ -1,0 +1,63 @@
+"""Regenerate the channels, operations and messages of contracts/asyncapi.yaml.
+
+The event schemas (contracts/events) and the services' handler registries are
+the truth; this keeps the AsyncAPI document in step with them (the info,
+servers and message-trait parts are kept as written). tests/unit/test_contracts.py
+fails when they disagree.
+
+    .venv/bin/python contracts/generate_asyncapi.py
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from services import attendance, catalogue, referrals, reporting  # noqa: E402
+from services.kernel.contracts import ContractRegistry  # noqa: E402
+
+PRODUCERS = {"catalogue": "catalogue", "referral": "referrals", "consent": "referrals", "attendance": "attendance"}
+DEFINITIONS = (catalogue.DEFINITION, referrals.DEFINITION, attendance.DEFINITION, reporting.DEFINITION)
+
+
+def camel(name: str) -> str:
+    parts = name.replace(".", "-").split("-")
+    return parts[0] + "".join(p.title() for p in parts[1:])
+
+
+def render(doc: dict, reg: ContractRegistry) -> dict:
+    messages = {camel(c.name): {"name": c.type, "title": c.schema["title"],
+                                "traits": [{"$ref": "#/components/messageTraits/cloudevent"}],
+                                "payload": {"$ref": f"events/{c.name}/v{c.version}.json"}}
+                for c in sorted(reg, key=lambda c: c.type)}
+    operations = {}
+    for key, channel in doc["channels"].items():
+        msgs = [k for k, m in messages.items() if reg.get(m["name"]).topic == channel["address"]]
+        channel["messages"] = {k: {"$ref": f"#/components/messages/{k}"} for k in msgs}
+        producers = sorted({PRODUCERS[reg.get(messages[m]["name"]).name.split(".")[0]] for m in msgs})
+        operations[f"{key}Produces"] = {
+            "action": "send", "summary": f"Producers of {channel['address']}.", "channel": {"$ref": f"#/channels/{key}"},
+            "messages": [{"$ref": f"#/channels/{key}/messages/{m}"} for m in msgs], "x-producers": producers}
+        by_consumers: dict[tuple, list] = {}
+        for m in msgs:
+            consumers = tuple(sorted(d.name for d in DEFINITIONS if messages[m]["name"] in d.handlers.types()))
+            by_consumers.setdefault(consumers, []).append(m)
+        for i, (consumers, ms) in enumerate(sorted(by_consumers.items()), 1):
+            operations[f"{key}Consumed{i}"] = {
+                "action": "receive", "summary": f"Consumed by {', '.join(consumers)}.",
+                "channel": {"$ref": f"#/channels/{key}"},
+                "messages": [{"$ref": f"#/channels/{key}/messages/{m}"} for m in ms], "x-consumers": list(consumers)}
+    doc["operations"] = operations
+    doc["components"]["messages"] = messages
+    return doc
+
+
+if __name__ == "__main__":
+    path = ROOT / "contracts" / "asyncapi.yaml"
+    doc = render(yaml.safe_load(path.read_text(encoding="utf-8")), ContractRegistry(ROOT / "contracts"))
+    path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110), encoding="utf-8")
+    print(f"wrote {path}")
