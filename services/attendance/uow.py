@@ -11,7 +11,7 @@ class Encounters:
         self.conn = conn
 
     def add(self, e: Encounter):
-        self.conn.execute(insert(t.encounter).values(**e.__dict__))
+        self.conn.execute(insert(t.encounter), e.__dict__)
 
     def list(self, limit: int = 200) -> list[Encounter]:
         rows = self.conn.execute(select(t.encounter).order_by(t.encounter.c.occurred_at.desc()).limit(limit))

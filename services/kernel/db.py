@@ -16,7 +16,9 @@ KERNEL_MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def make_engine(url: str, pool_size: int = 5) -> Engine:
-    return create_engine(url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True,
+    # no pre-ping: it costs a round trip per checkout; after a database restart the first statement
+    # on a stale connection fails (a clean 503) and SQLAlchemy drops the whole stale pool
+    return create_engine(url, pool_size=pool_size, max_overflow=5, pool_pre_ping=False,
                          pool_recycle=1800, connect_args={"connect_timeout": 5})
 
 

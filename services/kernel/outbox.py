@@ -1,8 +1,8 @@
 """Transactional outbox and its relay.
 
 `Outbox.add` validates an event against its contract, signs it and inserts it
-in the caller's transaction; `NOTIFY outbox` wakes the relay when that
-transaction commits. The relay publishes rows in `seq` order with an
+in the caller's transaction; the outbox table's trigger (`NOTIFY outbox`)
+wakes the relay when that transaction commits. The relay publishes rows in `seq` order with an
 idempotent producer, marks them published, and keeps them for a retention
 window so they can be re-published (e.g. after the broker lost its data).
 """
@@ -26,6 +26,7 @@ from .tables import outbox
 
 log = logging.getLogger(__name__)
 CHANNEL = "outbox"
+OUTBOX_INSERT = insert(outbox)
 RELAY_LOCK = 7_206_112
 
 
@@ -61,10 +62,10 @@ class Outbox:
 
     def add_record(self, *, event_id: str, event_type: str, topic: str, key: str,
                    headers: list[tuple[str, bytes]], value: bytes) -> None:
-        self.conn.execute(insert(outbox).values(
-            event_id=event_id, event_type=event_type, topic=topic, key=key,
-            headers=[[k, v.decode("utf-8", "replace")] for k, v in headers], value=value))
-        self.conn.execute(text(f"NOTIFY {CHANNEL}"))
+        # one prepared statement; the table's trigger NOTIFYs the relay when this transaction commits
+        self.conn.execute(OUTBOX_INSERT, {
+            "event_id": event_id, "event_type": event_type, "topic": topic, "key": key,
+            "headers": [[k, v.decode("utf-8", "replace")] for k, v in headers], "value": value})
 
 
 def requeue_retained(engine: Engine) -> int:
