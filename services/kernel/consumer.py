@@ -30,7 +30,17 @@ from .recovery import cluster_id, reconcile_cluster, reset_offsets
 from .tables import consumer_offset, inbox
 
 log = logging.getLogger(__name__)
-INBOX_INSERT = pg_insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id)
+# Hot-path statements as text: SQLAlchemy 2.0 does not cache compiled PostgreSQL INSERT ... ON CONFLICT
+INBOX_INSERT = text(
+    'INSERT INTO inbox (event_id, source, event_type, topic, partition, "offset") '
+    "SELECT * FROM unnest(CAST(:ids AS varchar[]), CAST(:sources AS varchar[]), CAST(:types AS varchar[]), "
+    "CAST(:topics AS varchar[]), CAST(:partitions AS int[]), CAST(:offsets AS bigint[])) "
+    "ON CONFLICT DO NOTHING RETURNING event_id")
+OFFSET_ROW = text("INSERT INTO consumer_offset (topic, partition, next_offset) VALUES (:t, :p, 0) "
+                  "ON CONFLICT DO NOTHING")
+OFFSET_LOCK = text("SELECT next_offset FROM consumer_offset WHERE topic = :t AND partition = :p FOR UPDATE")
+OFFSET_ADVANCE = text("UPDATE consumer_offset SET next_offset = :n, updated_at = now() "
+                      "WHERE topic = :t AND partition = :p")
 Handler = Callable[[object, CloudEvent], None]
 
 
@@ -218,18 +228,18 @@ class ConsumerRunner:
         outcomes = []
         with self.uow_factory() as uow:
             conn = uow.conn
-            conn.execute(pg_insert(consumer_offset).values(topic=first.topic, partition=first.partition,
-                                                           next_offset=0).on_conflict_do_nothing())
-            stored = conn.execute(select(consumer_offset.c.next_offset).where(
-                consumer_offset.c.topic == first.topic, consumer_offset.c.partition == first.partition)
-                .with_for_update()).scalar_one()
+            where = {"t": first.topic, "p": first.partition}
+            conn.execute(OFFSET_ROW, where)
+            stored = conn.execute(OFFSET_LOCK, where).scalar_one()
             todo = [c for c in checked if c[0].offset >= stored]
             wanted = [(rec, ev) for rec, ev, err in todo if ev is not None and self.handlers.get(ev.type)]
             new_ids = set()
-            if wanted:  # one cached statement, executemany with RETURNING (insertmanyvalues)
-                new_ids = set(conn.execute(INBOX_INSERT, [
-                    dict(event_id=ev.id, source=ev.source, event_type=ev.type, topic=rec.topic,
-                         partition=rec.partition, offset=rec.offset) for rec, ev in wanted]).scalars())
+            if wanted:  # one statement for the whole batch
+                new_ids = set(conn.execute(INBOX_INSERT, {
+                    "ids": [ev.id for _, ev in wanted], "sources": [ev.source for _, ev in wanted],
+                    "types": [ev.type for _, ev in wanted], "topics": [rec.topic for rec, _ in wanted],
+                    "partitions": [rec.partition for rec, _ in wanted],
+                    "offsets": [rec.offset for rec, _ in wanted]}).scalars())
             for i, (rec, ev, err) in enumerate(todo):
                 if err is not None:
                     self._stage_dead_letter(uow, rec, type(err).__name__, str(err))
@@ -246,9 +256,7 @@ class ConsumerRunner:
                 if i == len(todo) // 2 and len(todo) >= 4:
                     crash_point("consumer.mid-batch")  # mid-transaction: nothing of this batch may stay
             if stored <= last.offset:
-                conn.execute(update(consumer_offset).where(
-                    consumer_offset.c.topic == first.topic, consumer_offset.c.partition == first.partition)
-                    .values(next_offset=last.offset + 1, updated_at=func.now()))
+                conn.execute(OFFSET_ADVANCE, {**where, "n": last.offset + 1})
             uow.commit()
         for labels in outcomes:
             metrics.EVENTS_CONSUMED.labels(*labels).inc()

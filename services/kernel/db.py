@@ -7,6 +7,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -132,11 +133,14 @@ _UPSERTS: dict = {}
 
 
 def _upsert_statement(table, key: str, columns: tuple, version_col: str):
-    """Built once per shape, so SQLAlchemy's compiled cache serves every later call."""
+    """Written once per shape as text: SQLAlchemy 2.0 does not cache PostgreSQL ON CONFLICT statements."""
     k = (table.name, key, columns, version_col)
     if k not in _UPSERTS:
-        stmt = pg_insert(table)
-        _UPSERTS[k] = stmt.on_conflict_do_update(
-            index_elements=[key], set_={c: stmt.excluded[c] for c in columns if c != key},
-            where=table.c[version_col] < stmt.excluded[version_col]).returning(table.c[key])
+        q = lambda c: f'"{c}"'  # noqa: E731
+        updates = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in columns if c != key)
+        sql = (f"INSERT INTO {q(table.name)} ({', '.join(q(c) for c in columns)}) "
+               f"VALUES ({', '.join(':' + c for c in columns)}) "
+               f"ON CONFLICT ({q(key)}) DO UPDATE SET {updates} "
+               f"WHERE {q(table.name)}.{q(version_col)} < EXCLUDED.{q(version_col)} RETURNING {q(key)}")
+        _UPSERTS[k] = text(sql).bindparams(*[bindparam(c, type_=table.c[c].type) for c in columns])
     return _UPSERTS[k]

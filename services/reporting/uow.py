@@ -1,4 +1,4 @@
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.kernel.db import UnitOfWork
@@ -6,10 +6,11 @@ from services.kernel.db import UnitOfWork
 from . import tables as t
 
 
-_insert = pg_insert(t.event_count)
-INCREMENT = _insert.on_conflict_do_update(  # built once: compiled once
-    index_elements=["org_id", "event_type"],
-    set_={"count": t.event_count.c.count + 1, "last_event_at": _insert.excluded.last_event_at})
+# text, because SQLAlchemy 2.0 does not cache compiled PostgreSQL INSERT ... ON CONFLICT statements
+INCREMENT = text(
+    "INSERT INTO event_count (org_id, event_type, count, last_event_at) VALUES (:org_id, :event_type, :count, "
+    "CAST(:last_event_at AS timestamptz)) ON CONFLICT (org_id, event_type) DO UPDATE "
+    "SET count = event_count.count + 1, last_event_at = EXCLUDED.last_event_at")
 
 
 class Counts:

@@ -96,8 +96,9 @@ class EmbeddedKafka:
         if (self.data_dir / "meta.properties").exists():
             return False
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        # --cluster-id=<id>: a random id may start with "-", which a separate argument would not survive
         r = subprocess.run([java_bin(), "-cp", f"{self.libs}/*", "kafka.tools.StorageTool", "format",
-                            "-t", cluster_id, "-c", str(config)], capture_output=True, text=True)
+                            f"--cluster-id={cluster_id}", "-c", str(config)], capture_output=True, text=True)
         if r.returncode != 0:
             raise KafkaError(f"formatting Kafka storage failed:\n{r.stdout}\n{r.stderr}")
         return True

@@ -1,0 +1,21 @@
+"""The baseline web app of the benchmark: bare Flask, one POST endpoint returning 201 JSON.
+
+Served by gunicorn with the same deploy/gunicorn.conf.py and the same
+WEB_CONCURRENCY / WEB_THREADS as the real service it is compared with.
+"""
+import uuid
+
+from flask import Flask, jsonify, request
+
+app = Flask("bare")
+
+
+@app.post("/api/v1/encounters")
+def record():
+    body = request.get_json(force=True, silent=True) or {}
+    return jsonify({"id": str(uuid.uuid4()), **body}), 201
+
+
+@app.get("/healthz")
+def healthz():
+    return {"status": "ok"}
