@@ -5,10 +5,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, text
+from sqlalchemy import bindparam, create_engine, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy import bindparam
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from .outbox import Outbox
@@ -53,7 +51,7 @@ class AccessLog:
 
     def record(self, actor, subject: str, action: str, purpose: str | None = None, result: str = "ok") -> None:
         from .tables import access_log
-        self.conn.execute(access_log.insert().values(
+        self.conn.execute(access_log.insert(), dict(
             username=actor.username, org_id=actor.org_id or self.org_id, role=getattr(actor.role, "value", actor.role),
             subject=str(subject), action=action, purpose=purpose, result=result))
 

@@ -1,7 +1,7 @@
 """Repositories of the referrals database, and its unit of work."""
 from __future__ import annotations
 
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.kernel.db import UnitOfWork, upsert_newer
@@ -13,6 +13,7 @@ from .consent import Consent, Decision
 from .domain import Change, Direction, Outcome, Referral, State
 
 _REF_FIELDS = [c.name for c in t.referral.columns]
+EXISTS = select(t.referral.c.id).where(t.referral.c.id == bindparam("id"))
 
 
 def _referral(row) -> Referral:
@@ -100,8 +101,10 @@ class Referrals:
 
     def add(self, r: Referral) -> bool:
         """False if this referral is already stored (a re-delivered request)."""
-        return self.conn.execute(pg_insert(t.referral).values(**_referral_row(r)).on_conflict_do_nothing()
-                                 .returning(t.referral.c.id)).first() is not None
+        if self.conn.execute(EXISTS, {"id": r.id}).first() is not None:
+            return False
+        self.conn.execute(insert(t.referral), _referral_row(r))  # a prepared statement, cached once compiled
+        return True
 
     def save(self, r: Referral) -> None:
         self.conn.execute(update(t.referral).where(t.referral.c.id == r.id).values(**_referral_row(r)))
@@ -153,7 +156,7 @@ class Referrals:
             .with_for_update(skip_locked=True))]
 
     def add_history(self, c: Change) -> None:
-        self.conn.execute(insert(t.referral_history).values(
+        self.conn.execute(insert(t.referral_history), dict(
             referral_id=c.referral_id, from_state=c.from_state.value if c.from_state else None,
             to_state=c.to_state.value, reason_code=c.reason_code, reason_text=c.reason_text, by_org=c.by_org,
             by_user=c.by_user, at=c.at))
@@ -164,8 +167,10 @@ class Referrals:
             .order_by(t.referral_history.c.at, t.referral_history.c.id))]
 
     def add_outcome(self, o: Outcome) -> bool:
-        return self.conn.execute(pg_insert(t.outcome).values(**o.__dict__).on_conflict_do_nothing()
-                                 .returning(t.outcome.c.id)).first() is not None
+        if self.conn.execute(select(t.outcome.c.id).where(t.outcome.c.id == o.id)).first() is not None:
+            return False
+        self.conn.execute(insert(t.outcome), o.__dict__)
+        return True
 
     def outcomes(self, referral_id) -> list[dict]:
         return [dict(r._mapping) for r in self.conn.execute(
@@ -177,7 +182,7 @@ class Disclosures:
         self.conn = conn
 
     def record(self, *, client_id, referral_id, recipient_org, categories, consent_id, username) -> None:
-        self.conn.execute(insert(t.disclosure_log).values(
+        self.conn.execute(insert(t.disclosure_log), dict(
             client_id=client_id, referral_id=referral_id, recipient_org=recipient_org, categories=categories,
             consent_id=consent_id, username=username))
 
@@ -192,7 +197,7 @@ class Notifications:
         self.conn = conn
 
     def add(self, role: str, kind: str, referral_id) -> None:
-        self.conn.execute(insert(t.notification).values(role=role, kind=kind, referral_id=referral_id))
+        self.conn.execute(insert(t.notification), dict(role=role, kind=kind, referral_id=referral_id))
 
     def open_for(self, role: str) -> list[dict]:
         return [dict(r._mapping) for r in self.conn.execute(
