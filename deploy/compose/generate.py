@@ -157,7 +157,7 @@ def compose_header(insts: list[Instance]) -> list[str]:
         "#",
         "#     docker compose up -d --build",
         "#",
-        f"# Published on YHD_BIND_ADDRESS (default 127.0.0.1): Prometheus :9090, Grafana :3000,",
+        "# Published on YHD_BIND_ADDRESS (default 127.0.0.1): Prometheus :9090, Grafana :3000,",
         f"# Kafka :{KAFKA_EXTERNAL_PORT} (advertised as localhost), and the services' HTTP APIs:",
     ]
     width = max(len(i.name) for i in insts)

@@ -16,8 +16,8 @@ import logging
 import threading
 from typing import Callable
 
-from kafka import ConsumerRebalanceListener, TopicPartition
-from sqlalchemy import func, select, text, update
+from kafka import ConsumerRebalanceListener
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from . import broker, metrics

@@ -68,13 +68,18 @@ class Outbox:
             "headers": [[k, v.decode("utf-8", "replace")] for k, v in headers], "value": value})
 
 
-def requeue_retained(engine: Engine) -> int:
-    """Mark every retained row unpublished again, so the relay re-publishes it in order."""
-    with engine.begin() as conn:
-        n = conn.execute(update(outbox).where(outbox.c.published_at.is_not(None))
-                         .values(published_at=None)).rowcount
-        conn.execute(text(f"NOTIFY {CHANNEL}"))
+def requeue(conn: Connection) -> int:
+    """Mark every retained row unpublished again (in the caller's transaction), so the relay
+    re-publishes them in order once it commits."""
+    n = len(conn.execute(update(outbox).where(outbox.c.published_at.is_not(None)).values(published_at=None)
+                         .returning(outbox.c.seq)).all())
+    conn.execute(text(f"NOTIFY {CHANNEL}"))
     return n
+
+
+def requeue_retained(engine: Engine) -> int:
+    with engine.begin() as conn:
+        return requeue(conn)
 
 
 class Relay:

@@ -16,8 +16,8 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from . import broker
-from .outbox import CHANNEL
-from .tables import consumer_offset, kafka_cluster, outbox
+from .outbox import requeue
+from .tables import consumer_offset, kafka_cluster
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +42,10 @@ def reconcile_cluster(engine, bootstrap: str, topics_file: Path) -> bool:
         log.warning("Kafka cluster changed (%s -> %s): the broker lost its data; recovering", stored, current)
         broker.ensure_topics(bootstrap, topics_file)
         reset_offsets(conn)
-        n = conn.execute(update(outbox).where(outbox.c.published_at.is_not(None)).values(published_at=None)
-                         .returning(outbox.c.seq)).all()
-        conn.execute(text(f"NOTIFY {CHANNEL}"))
+        n = requeue(conn)
         conn.execute(update(kafka_cluster).where(kafka_cluster.c.id == 1)
                      .values(cluster_id=current, seen_at=text("now()")))
-        log.warning("re-queued %d retained outbox rows; consumer offsets reset", len(n))
+        log.warning("re-queued %d retained outbox rows; consumer offsets reset", n)
         return True
 
 

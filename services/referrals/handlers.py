@@ -46,17 +46,14 @@ def referral_requested(uow, event):
         referral.restrict()
     if not uow.referrals.add(referral):
         return
-    uow.referrals.add_history(referral_change(referral, event))
+    uow.referrals.add_history(Change(referral.id, None, State.REQUESTED, None, None, event.org, None,
+                                     referral.requested_at))
     uow.outbox.add("referral.received", str(referral.id), referral.received_event(),
                    extensions={"recipient": referral.from_org})
     uow.notifications.add("caseworker", "incoming", referral.id)
     if withdrawn:
         uow.access_log.record(system_actor(uow.org_id), f"referral:{referral.id}", "referral.restrict",
                               "consent withdrawn before arrival")
-
-
-def referral_change(referral: Referral, event):
-    return Change(referral.id, None, State.REQUESTED, None, None, event.org, None, referral.requested_at)
 
 
 @handlers.on(T + "referral.received.v1")

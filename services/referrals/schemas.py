@@ -1,4 +1,4 @@
-from marshmallow import Schema, fields, validate, validates_schema, ValidationError
+from marshmallow import Schema, fields, validate
 
 from services.kernel.schemas import Day, StrictSchema, Timestamp
 
@@ -204,5 +204,3 @@ class InboxOut(Schema):
     followups_due = fields.List(fields.Dict())
     notifications = fields.List(fields.Dict())
 
-
-__all__ = ["ValidationError", "validates_schema"]

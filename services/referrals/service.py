@@ -14,7 +14,7 @@ from services.kernel.errors import DomainError, Forbidden, Invalid, Unavailable
 from services.kernel import sealed
 
 from .clients import Client
-from .consent import CATEGORIES, Consent, choose_consent, disclose
+from .consent import Consent, choose_consent, disclose
 from .domain import Outcome, Referral
 from .workdays import working_days_between
 
@@ -292,5 +292,3 @@ def escalate_unanswered(uow_factory, org_id: str, working_days: int, today: date
         uow.commit()
     return n
 
-
-__all__ = ["CATEGORIES"]

@@ -1,5 +1,4 @@
 from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.kernel.db import UnitOfWork
 

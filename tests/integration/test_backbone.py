@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import uuid
 
 import pytest
@@ -212,7 +211,6 @@ def _resign(ev, key, **attrs):
 
 def test_malformed_forged_and_unknown_events_are_dead_lettered_and_consumption_goes_on(instance, kafka):
     social = instance(catalogue.DEFINITION, "oulu-social")
-    writer = social.ctx.writer
     sid = str(uuid.uuid4())
     data = {"service_id": sid, "organization_id": "odl", "version": 1, "name": {"fi": "Väärennetty"},
             "status": "active", "published_at": "2026-11-25T10:00:00Z"}

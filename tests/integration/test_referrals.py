@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from marshmallow import EXCLUDE
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 
 from services import catalogue, referrals
 from services.catalogue import service as catalogue_service

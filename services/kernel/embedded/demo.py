@@ -45,7 +45,7 @@ def load_demo_data(desc: dict, say=print) -> str:
             call("POST", f"{url}/api/v1/services", token(desc, org, "manager"), s)
             published += 1
     # referrals with consent: ODL -> the city's rehabilitative work activity, NGO -> ODL's guidance (accepted)
-    first = refer(desc, "odl", "oulu-social", "rehabilitative-work-activity", DEMO_CLIENTS[0],
+    refer(desc, "odl", "oulu-social", "rehabilitative-work-activity", DEMO_CLIENTS[0],
                   "Demo: toivoo kuntouttavaa työtoimintaa, arki kaipaa rytmiä.")
     second = refer(desc, "nuorten-polku", "odl", "individual-guidance", DEMO_CLIENTS[1],
                    "Demo: etsivän nuorisotyön kautta tavoitettu, toivoo yksilöohjausta.")

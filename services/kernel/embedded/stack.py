@@ -337,7 +337,7 @@ def main(argv=None) -> int:
         say(f"Ready in {time.monotonic() - t0:.1f}s", f"wrote {var / 'stack.json'}")
         for org_id, o in desc["orgs"].items():
             say(f"  {o['name']} ({org_id})", "  ".join(f"{k} {v}" for k, v in o["services"].items()))
-        say(f"  Regional reporting", desc["reporting"])
+        say("  Regional reporting", desc["reporting"])
         say("Press Ctrl-C to stop")
         stack.supervise()
         return 0
