@@ -38,6 +38,7 @@ INBOX_INSERT = text(
     "ON CONFLICT DO NOTHING RETURNING event_id")
 OFFSET_ROW = text("INSERT INTO consumer_offset (topic, partition, next_offset) VALUES (:t, :p, 0) "
                   "ON CONFLICT DO NOTHING")
+CLUSTER_OF_OFFSETS = text("SELECT cluster_id FROM kafka_cluster WHERE id = 1")
 OFFSET_LOCK = text("SELECT next_offset FROM consumer_offset WHERE topic = :t AND partition = :p FOR UPDATE")
 OFFSET_ADVANCE = text("UPDATE consumer_offset SET next_offset = :n, updated_at = now() "
                       "WHERE topic = :t AND partition = :p")
@@ -231,6 +232,10 @@ class ConsumerRunner:
             where = {"t": first.topic, "p": first.partition}
             conn.execute(OFFSET_ROW, where)
             stored = conn.execute(OFFSET_LOCK, where).scalar_one()
+            if self._cluster_id and conn.execute(CLUSTER_OF_OFFSETS).scalar() not in (None, self._cluster_id):
+                # another process of this instance (e.g. the relay) found the broker's log lost and reset
+                # the offsets: these positions belong to the old log, so rejoin and start from the stored ones
+                raise ClusterChanged("the stored offsets were reset for a new Kafka cluster")
             todo = [c for c in checked if c[0].offset >= stored]
             wanted = [(rec, ev) for rec, ev, err in todo if ev is not None and self.handlers.get(ev.type)]
             new_ids = set()
@@ -284,6 +289,8 @@ class ConsumerRunner:
     def _apply_chunk(self, chunk) -> int:
         try:
             return self.process_batch(chunk)
+        except ClusterChanged:
+            raise  # the run loop restarts the consumer, which seeks to the (reset) stored offsets
         except Exception as e:
             if is_transient(e):
                 log.warning("%s: transient error, retrying from %s/%d@%d: %s", self.group, chunk[0].topic,
