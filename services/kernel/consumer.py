@@ -329,7 +329,7 @@ class ConsumerRunner:
     def _end_offsets(self, tps) -> dict:
         if self._probe is None:  # a group-less client: no re-entrant calls inside the rebalance callback
             self._probe = broker.consumer(self.bootstrap, None, self.timeout_ms)
-        return self._probe.end_offsets(list(tps))
+        return self._probe.end_offsets(list(tps), timeout_ms=self.timeout_ms)  # bounded: runs inside the rebalance
 
     def start(self):
         if self.topics_file is not None:
@@ -358,5 +358,5 @@ class ConsumerRunner:
                 log.warning("%s: consumer error: %r; restarting in %.1fs", self.group, e, backoff)
                 self.close()
                 stop.wait(backoff)
-                backoff = min(backoff * 2, 10.0)
+                backoff = min(backoff * 2, 4.0)
         self.close()

@@ -111,7 +111,16 @@ class Fed:
             if last == want:
                 return time.monotonic() - t0
             time.sleep(0.5)
-        raise AssertionError(f"not drained within {within}s: {last} (want {want})")
+        raise AssertionError(f"not drained within {within}s: {last} (want {want})\n{self.story()}")
+
+    def story(self, lines: int = 40) -> str:
+        """The services' own log lines (not the Kafka client's chatter), to tell what went wrong."""
+        out = []
+        for log in sorted(Path(self.stack.var, "logs").glob("*/*.log")):
+            mine = [ln for ln in log.read_text(errors="replace").splitlines()
+                    if " kafka." not in ln and " alembic." not in ln]
+            out.append(f"--- {log.parent.name}/{log.name}\n" + "\n".join(ln[:300] for ln in mine[-lines:]))
+        return "\n".join(out)
 
     # -- processes ---------------------------------------------------------------
     def child(self, name):
