@@ -1,40 +1,89 @@
-"""Catalogue use cases: one function per user action, each one transaction."""
+"""Catalogue use cases: one function per user action, each one transaction with its events."""
 from services.kernel.auth import Actor
 
-from .domain import CatalogueService
+from .domain import CatalogueService, Location
 
 PUBLISHED, WITHDRAWN = "catalogue.service-published", "catalogue.service-withdrawn"
 
 
-def publish_service(uow_factory, actor: Actor, name: dict, description: dict | None, category: str | None):
+def _announce(uow, s: CatalogueService) -> None:
+    """Stage the event that tells the federation about this version of the service (outbox)."""
+    if s.public:
+        locations = uow.locations.many(s.location_ids)
+        uow.outbox.add(PUBLISHED, str(s.id), s.published_event(locations))
+    elif s.status == "withdrawn":
+        uow.outbox.add(WITHDRAWN, str(s.id), s.withdrawn_event())
+
+
+def create_service(uow_factory, actor: Actor, document: dict, status: str = "active") -> CatalogueService:
     with uow_factory() as uow:
-        s = CatalogueService.create(actor.org_id, name, description, category)
+        uow.locations.many(document.get("location_ids", []))  # only the organisation's own locations
+        s = CatalogueService.create(actor.org_id, document, status)
         uow.services.add(s)
-        uow.outbox.add(PUBLISHED, str(s.id), s.published_event())
+        _announce(uow, s)
         uow.commit()
     return s
 
 
-def withdraw_service(uow_factory, actor: Actor, service_id):
+def update_service(uow_factory, actor: Actor, service_id, document: dict) -> CatalogueService:
     with uow_factory() as uow:
         s = uow.services.get(service_id)
-        s.withdraw()
+        uow.locations.many(document.get("location_ids", []))
+        s.update(document)
         uow.services.save(s)
-        uow.outbox.add(WITHDRAWN, str(s.id), s.withdrawn_event())
+        _announce(uow, s)
         uow.commit()
     return s
 
 
-def own_services(uow_factory):
+def change_status(uow_factory, actor: Actor, service_id, action: str, reason: dict | None = None):
     with uow_factory() as uow:
-        return uow.services.list()
+        s = uow.services.get(service_id)
+        s.transition(action, reason)
+        uow.services.save(s)
+        _announce(uow, s)
+        uow.commit()
+    return s
+
+
+def own_services(uow_factory, status: str | None = None):
+    with uow_factory() as uow:
+        return uow.services.list(status)
 
 
 def get_service(uow_factory, service_id):
     with uow_factory() as uow:
-        return uow.services.get(service_id)
+        return uow.services.get(service_id, for_update=False)
 
 
-def directory(uow_factory):
+def create_location(uow_factory, actor: Actor, document: dict) -> Location:
     with uow_factory() as uow:
-        return uow.directory.list()
+        loc = Location.create(actor.org_id, document)
+        uow.locations.add(loc)
+        uow.commit()
+    return loc
+
+
+def update_location(uow_factory, actor: Actor, location_id, document: dict) -> Location:
+    """A changed address reaches every public service given there: each is announced again."""
+    with uow_factory() as uow:
+        loc = uow.locations.get(location_id)
+        loc.update(document)
+        uow.locations.save(loc)
+        for s in uow.services.at_location(loc.id):
+            if s.public:
+                s.touch()
+                uow.services.save(s)
+                _announce(uow, s)
+        uow.commit()
+    return loc
+
+
+def own_locations(uow_factory):
+    with uow_factory() as uow:
+        return uow.locations.list()
+
+
+def get_location(uow_factory, location_id):
+    with uow_factory() as uow:
+        return uow.locations.get(location_id, for_update=False)

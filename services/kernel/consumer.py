@@ -78,6 +78,11 @@ class _SeekToStoredOffsets(ConsumerRebalanceListener):
         self.runner.seek_to_stored(assigned)
 
 
+class Rejected(Exception):
+    """Raised by a handler for a well-formed, signed event it must not apply (e.g. one organisation
+    claiming another's aggregate): the record is dead-lettered at once with this reason, not retried."""
+
+
 class ClusterChanged(Exception):
     """The broker is another cluster than the one the stored offsets refer to."""
 
@@ -174,6 +179,9 @@ class ConsumerRunner:
                     handler(uow, event)
                     outcome = "applied"
                 uow.commit()
+        except Rejected as e:
+            self._failures.pop(key, None)
+            return self._dead_letter(rec, "Rejected", str(e), event.type)
         except Exception as e:
             if is_transient(e):
                 log.warning("%s: transient error at %s: %s", self.group, key, e)

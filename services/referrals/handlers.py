@@ -15,18 +15,20 @@ handlers = Handlers()
 T = "fi.yhdistamo."
 
 
-@handlers.on(T + "catalogue.service-published.v1")
+@handlers.on(T + "catalogue.service-published.v2")
 def target_published(uow, event):
-    d = event.data
-    uow.targets.apply(dict(service_id=d["service_id"], organization_id=event.org, name_fi=d["name"]["fi"],
-                           category=d.get("category"), status=d["status"], version=d["version"]))
+    d, s = event.data, event.data["service"]
+    uow.targets.apply(dict(service_id=d["service_id"], organization_id=event.org, name_fi=s["name"]["fi"],
+                           categories=s["categories"], areas=s["areas"], referral_required=s["referral_required"],
+                           capacity=s.get("capacity"), status=d["status"], version=d["version"]))
 
 
 @handlers.on(T + "catalogue.service-withdrawn.v1")
 def target_withdrawn(uow, event):
     d = event.data
-    uow.targets.apply(dict(service_id=d["service_id"], organization_id=event.org, name_fi="",
-                           category=None, status="withdrawn", version=d["version"]))
+    uow.targets.apply(dict(service_id=d["service_id"], organization_id=event.org, name_fi="", categories=[],
+                           areas=[], referral_required=None, capacity=None, status="withdrawn",
+                           version=d["version"]))
 
 
 @handlers.on(T + "referral.requested.v1")

@@ -164,7 +164,10 @@ class TargetOut(Schema):
     service_id = fields.UUID()
     organization_id = fields.String()
     name_fi = fields.String()
-    category = fields.String(allow_none=True)
+    categories = fields.List(fields.String())
+    areas = fields.List(fields.String())
+    referral_required = fields.Boolean(allow_none=True)
+    capacity = fields.Dict(allow_none=True, metadata={"description": "available / maximum / waitlist"})
     status = fields.String()
     version = fields.Integer()
 

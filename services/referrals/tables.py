@@ -1,4 +1,4 @@
-from sqlalchemy import Column, Date, DateTime, Integer, MetaData, String, Table, Text, func
+from sqlalchemy import Boolean, Column, Date, DateTime, Integer, MetaData, String, Table, Text, func
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 metadata = MetaData()
@@ -124,7 +124,10 @@ service_target = Table(
     Column("service_id", UUID(as_uuid=True), primary_key=True),
     Column("organization_id", String(100), nullable=False),
     Column("name_fi", Text, nullable=False),
-    Column("category", String(100)),
+    Column("categories", ARRAY(String), nullable=False, server_default="{}"),
+    Column("areas", ARRAY(String), nullable=False, server_default="{}"),
+    Column("referral_required", Boolean),
+    Column("capacity", JSONB),
     Column("status", String(30), nullable=False),
     Column("version", Integer, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),

@@ -46,7 +46,8 @@ class Fed:
 
     def publish_target(self) -> str:
         r = self.call(RECEIVER, "catalogue", "POST", "/api/v1/services", role="manager",
-                      json={"name": {"fi": "Kuntouttava työtoiminta"}, "category": "rehabilitative-work-activity"})
+                      json={"name": {"fi": "Kuntouttava työtoiminta"}, "categories": ["rehabilitative-work-activity"],
+                            "areas": ["oulu"]})
         assert r.status_code == 201, r.text
         self.service_id = r.json()["id"]
         wait(lambda: any(t["service_id"] == self.service_id

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, text
 from services import catalogue, referrals
 from services.catalogue import service as catalogue_service
 from services.catalogue.tables import directory_service
+from tests.support.catalogue import publish_service, published_data, service_doc
 from services.kernel import broker
 from services.kernel.auth import Actor, Role
 from services.kernel.contracts import ContractError
@@ -51,7 +52,7 @@ def client_with_consent(inst, to_org):
 
 
 def publish(inst, actor, name="Sovittava ohjaus", category="individual-guidance"):
-    s = catalogue_service.publish_service(inst.ctx.uow, actor, {"fi": name}, None, category)
+    s = publish_service(inst.ctx.uow, actor, name, category)
     inst.publish()
     return s
 
@@ -82,9 +83,9 @@ def test_service_published_at_one_org_appears_in_another_orgs_directory(instance
     with social.ctx.engine.connect() as c:
         row = c.execute(select(directory_service).where(directory_service.c.service_id == s.id)).one()
     assert row.organization_id == "odl"  # provenance comes from the signed source
-    assert row.name == {"fi": "Yhdistämön kohtaamispaikka"}
+    assert row.name_fi == "Yhdistämön kohtaamispaikka" and row.document["name"] == {"fi": "Yhdistämön kohtaamispaikka"}
 
-    catalogue_service.withdraw_service(odl.ctx.uow, ODL, s.id)
+    catalogue_service.change_status(odl.ctx.uow, ODL, s.id, "withdraw")
     odl.publish()
     social.consume_until(lambda: not in_directory(social, s.id))
 
@@ -94,7 +95,7 @@ def test_state_change_and_event_commit_together_or_not_at_all(instance):
     before = scalar(odl, select(func.count()).select_from(outbox))
     with pytest.raises(ContractError):
         # a name longer than the contract allows: the event is refused, so the service is not saved either
-        catalogue_service.publish_service(odl.ctx.uow, ODL, {"fi": "x" * 501}, None, None)
+        catalogue_service.create_service(odl.ctx.uow, ODL, {**service_doc(), "name": {"fi": "x" * 501}})
     assert scalar(odl, select(func.count()).select_from(outbox)) == before
     assert catalogue_service.own_services(odl.ctx.uow) == []
 
@@ -212,9 +213,8 @@ def _resign(ev, key, **attrs):
 def test_malformed_forged_and_unknown_events_are_dead_lettered_and_consumption_goes_on(instance, kafka):
     social = instance(catalogue.DEFINITION, "oulu-social")
     sid = str(uuid.uuid4())
-    data = {"service_id": sid, "organization_id": "odl", "version": 1, "name": {"fi": "Väärennetty"},
-            "status": "active", "published_at": "2026-11-25T10:00:00Z"}
-    genuine = new_event(source="/orgs/odl/catalogue", type="fi.yhdistamo.catalogue.service-published.v1",
+    data = published_data(sid, "odl", "Väärennetty")
+    genuine = new_event(source="/orgs/odl/catalogue", type="fi.yhdistamo.catalogue.service-published.v2",
                         key=sid, data=data, signing_key=load_private_key(_demo_key("odl")))
     offsets = {}
     for name, make in BAD_CASES.items():
@@ -224,6 +224,18 @@ def test_malformed_forged_and_unknown_events_are_dead_lettered_and_consumption_g
     good = publish(instance(catalogue.DEFINITION, "odl"), ODL, "Oikea palvelu")
     social.consume_until(lambda: in_directory(social, good.id))
     assert not in_directory(social, uuid.UUID(sid))
+    # a member, correctly signed, claiming another organisation's service id: rejected, not a takeover
+    takeover = new_event(source="/orgs/oulu-parish/catalogue", type="fi.yhdistamo.catalogue.service-published.v2",
+                         key=str(good.id), data=published_data(str(good.id), "oulu-parish", "Kaapattu", version=9),
+                         signing_key=load_private_key(_demo_key("oulu-parish")))
+    offsets["takeover"] = produce_raw(kafka.bootstrap, "yhd.catalogue", str(good.id).encode(), takeover.data_bytes,
+                                      takeover.headers())
+    after = publish(instance(catalogue.DEFINITION, "odl"), ODL, "Toinen oikea palvelu")
+    social.consume_until(lambda: in_directory(social, after.id))
+    with social.ctx.engine.connect() as c:
+        owner = c.execute(select(directory_service.c.organization_id, directory_service.c.name_fi)
+                          .where(directory_service.c.service_id == good.id)).one()
+    assert tuple(owner) == ("odl", "Oikea palvelu")
     social.publish()  # the dead letters travel through the outbox too
 
     parked = {(int(r["dlt_partition"]), int(r["dlt_offset"])): r for r in dlt_records(kafka.bootstrap, "yhd.catalogue")
@@ -240,6 +252,8 @@ def test_malformed_forged_and_unknown_events_are_dead_lettered_and_consumption_g
     assert "unknown event type or version" in reasons["unknown-version"]
     assert "organization_id" in reasons["claims-other-org"]
     assert "partitionkey" in reasons["key-mismatch"]
+    assert "belongs to odl" in reasons["takeover"] and parked[(offsets["takeover"].partition,
+                                                               offsets["takeover"].offset)]["dlt_reason"] == "Rejected"
 
 
 def test_topics_are_created_explicitly_and_never_auto_created(kafka):
@@ -283,7 +297,7 @@ def test_migrations_are_idempotent_and_concurrent_safe(new_database):
     from services.kernel.db import KERNEL_MIGRATIONS
     kernel_head = ScriptDirectory(str(KERNEL_MIGRATIONS),
                                   version_locations=[str(KERNEL_MIGRATIONS / "versions")]).get_current_head()
-    assert heads == {kernel_head, "r0001"}
+    assert heads == {kernel_head, "r0002"}
     assert {"outbox", "inbox", "consumer_offset", "api_user", "access_log", "kafka_cluster", "referral", "service_target"} <= tables
 
 

@@ -9,7 +9,7 @@ from marshmallow import EXCLUDE
 from sqlalchemy import func, select, update
 
 from services import catalogue, referrals
-from services.catalogue import service as catalogue_service
+from tests.support.catalogue import publish_service
 from services.kernel.auth import Actor, Role
 from services.kernel.errors import Conflict, Forbidden, NotFound
 from services.kernel.tables import access_log, outbox
@@ -29,8 +29,7 @@ def pair(instance):
     """ODL (sender) and the city (receiver) with a published target service."""
     city_cat = instance(catalogue.DEFINITION, "oulu-social")
     odl, city = instance(referrals.DEFINITION, "odl"), instance(referrals.DEFINITION, "oulu-social")
-    target = catalogue_service.publish_service(city_cat.ctx.uow, CITY, {"fi": "Kuntouttava työtoiminta"}, None,
-                                               "rehabilitative-work-activity")
+    target = publish_service(city_cat.ctx.uow, CITY, "Kuntouttava työtoiminta", "rehabilitative-work-activity")
     city_cat.publish()
     odl.consume_until(lambda: any(t["service_id"] == target.id for t in rs.list_targets(odl.ctx.uow)))
     return odl, city, target.id

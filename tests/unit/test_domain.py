@@ -4,17 +4,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from services.attendance.domain import Encounter
-from services.catalogue.domain import CatalogueService
-from services.kernel.errors import Conflict, Invalid
+from services.kernel.errors import Invalid
 from services.reporting.domain import count_table, suppress
-
-
-def test_withdrawing_twice_is_a_conflict_and_versions_increase():
-    s = CatalogueService.create("odl", {"fi": "Ruoka-apu"})
-    s.withdraw()
-    assert s.version == 2 and s.withdrawn_event()["version"] == 2
-    with pytest.raises(Conflict):
-        s.withdraw()
 
 
 def test_encounter_rules():
@@ -34,6 +25,6 @@ def test_small_people_counts_are_suppressed_but_catalogue_counts_are_not():
     assert suppress(0) == 0 and suppress(3) == "<5" and suppress(5) == 5
     table = count_table([
         {"org_id": "odl", "event_type": "fi.yhdistamo.referral.requested.v1", "count": 2},
-        {"org_id": "odl", "event_type": "fi.yhdistamo.catalogue.service-published.v1", "count": 2},
+        {"org_id": "odl", "event_type": "fi.yhdistamo.catalogue.service-published.v2", "count": 2},
     ])
     assert table == {"odl": {"referral.requested": "<5", "catalogue.service-published": 2}}

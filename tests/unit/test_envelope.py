@@ -12,6 +12,7 @@ from services.kernel.contracts import ContractError, ContractRegistry, parse_typ
 from services.kernel.events import EnvelopeError, check, decode_record, new_event, verify
 from services.kernel.federation import Federation
 from services.kernel.keys import load_private_key
+from tests.support.catalogue import published_data
 
 FED = Federation.load(PROJECT_ROOT / "deploy" / "federation.yaml")
 CONTRACTS = ContractRegistry(PROJECT_ROOT / "contracts")
@@ -20,11 +21,10 @@ ODL_KEY = load_private_key(PROJECT_ROOT / "deploy" / "demo-keys" / "odl.ed25519.
 
 def published(**override):
     sid = str(uuid.uuid4())
-    data = {"service_id": sid, "organization_id": "odl", "version": 1, "name": {"fi": "Sovittava ohjaus"},
-            "status": "active", "published_at": "2026-11-25T10:00:00Z", **override}
-    return new_event(source="/orgs/odl/catalogue", type="fi.yhdistamo.catalogue.service-published.v1",
+    data = {**published_data(sid), **override}
+    return new_event(source="/orgs/odl/catalogue", type="fi.yhdistamo.catalogue.service-published.v2",
                      key=sid, data=data, signing_key=ODL_KEY,
-                     dataschema="https://yhdistamo.fi/contracts/events/catalogue.service-published/v1.json")
+                     dataschema="https://yhdistamo.fi/contracts/events/catalogue.service-published/v2.json")
 
 
 def roundtrip(ev, key=None, value=None):
@@ -93,7 +93,7 @@ def test_data_must_name_the_producing_organisation():
 
 def test_contract_violation_and_unknown_version_are_refused():
     with pytest.raises(ContractError, match="status"):
-        CONTRACTS.validate("fi.yhdistamo.catalogue.service-published.v1", {**published().data, "status": "open"})
+        CONTRACTS.validate("fi.yhdistamo.catalogue.service-published.v2", {**published().data, "status": "open"})
     with pytest.raises(ContractError, match="unknown"):
         CONTRACTS.get("fi.yhdistamo.catalogue.service-published.v7")
     with pytest.raises(ContractError):
