@@ -31,7 +31,7 @@ from .. import broker
 from ..auth import new_token, upsert_user
 from ..config import PROJECT_ROOT, sqlalchemy_url
 from ..federation import SERVICE_KINDS, Federation
-from .demo import load_demo_data
+from .demo import load_demo_catalogue, load_demo_data
 from .kafka import EmbeddedKafka
 from .postgres import EmbeddedPostgres
 
@@ -333,6 +333,8 @@ def main(argv=None) -> int:
             n = load_demo_data(desc, say)
             (var / "demo-loaded").write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
             say("Demo data loaded", n)
+        elif not args.no_demo and any(load_demo_catalogue(desc)):
+            say("Demo catalogue loaded", "into organisations whose catalogue was empty")
         _write_json(var / "stack.json", desc)
         say(f"Ready in {time.monotonic() - t0:.1f}s", f"wrote {var / 'stack.json'}")
         for org_id, o in desc["orgs"].items():
