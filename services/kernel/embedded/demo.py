@@ -100,7 +100,7 @@ def load_demo_data(desc: dict, say=print) -> str:
     # anonymous drop-in visits at HELMI café last Monday
     monday = datetime.now(timezone.utc) - timedelta(days=datetime.now(timezone.utc).weekday() or 7)
     attendance = desc["orgs"]["odl"]["services"]["attendance"]
-    for hour, n in ((11, 3), (12, 5), (14, 2)):
+    for hour, n in ((11, 3), (12, 5), (13, 2)):  # UTC: within 13–17 Helsinki time in winter and summer
         call("POST", f"{attendance}/api/v1/encounters", caseworker,
              {"kind": "drop-in", "anonymous": True, "participants": n,
               "occurred_at": monday.replace(hour=hour, minute=0, second=0, microsecond=0).isoformat()})
