@@ -26,8 +26,19 @@ def target_groups() -> list[tuple[str, list[tuple[str, str]]]]:
     """Other organisations' active services, grouped by organisation (for the select)."""
     own = ctx().settings.org_id
     targets = [s for s in service.list_targets(_uow) if s["status"] == "active" and s["organization_id"] != own]
-    return [(org_name(org), [(str(s["service_id"]), s["name_fi"]) for s in items])
+    return [(org_name(org), [(str(s["service_id"]), target_label(s)) for s in items])
             for org, items in groupby(targets, key=lambda s: s["organization_id"])]
+
+
+def target_label(s: dict) -> str:
+    """The service's name with what the caseworker weighs when choosing: free places and the waitlist."""
+    notes = []
+    cap = s.get("capacity")
+    if cap:
+        notes.append(t("target.places-free", n=cap["available"]) if cap["available"] else t("target.full"))
+        if cap.get("waitlist"):
+            notes.append(t("target.waitlist", n=cap["waitlist"]))
+    return s["name_fi"] + (f" ({', '.join(notes)})" if notes else "")
 
 
 def new_referral_page(client_id, status=200, form=None, errors=None, error=None):
