@@ -1,7 +1,7 @@
 """Turning a catalogue event into the federation read model's rows.
 
-The searchable columns (names and texts per language, taxonomy codes with
-their ancestors, ages, cost, referral) and the weekly hours and exceptions
+The searchable columns (names and texts per language, taxonomy codes — the
+areas as published, the service's and its locations' — ages, cost, referral) and the weekly hours and exceptions
 that answer "open now / open on a given day" are derived here, once, when
 the event is applied; PostgreSQL generates the full-text and trigram columns
 from them.
@@ -20,8 +20,7 @@ def read_model_row(data: dict, event_id: str) -> dict:
            "source_event_id": event_id, "document": s, "locations": data["locations"],
            "closed_reason": data.get("closed_reason"),
            "categories": s["categories"], "delivery_modes": s["delivery_modes"], "languages": s["languages"],
-           "areas": p.with_ancestors("area", [a for a in _known(p, "area", s["areas"])]
-                                     + [loc["area"] for loc in data["locations"] if _is(p, "area", loc["area"])]),
+           "areas": list(dict.fromkeys(_known(p, "area", [*s["areas"], *(loc["area"] for loc in data["locations"])]))),
            "min_age": s.get("min_age"), "max_age": s.get("max_age"), "free": s["free"],
            "referral_required": s["referral_required"]}
     for lang in LANGS:
