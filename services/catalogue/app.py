@@ -2,8 +2,12 @@ from services.kernel.web import create_service_app
 
 from . import DEFINITION
 from .api import bp
+from .hsds_api import bp as hsds_bp, import_bp
+from .web import bp as pages
 
 
 def create_app(settings=None):
-    return create_service_app(DEFINITION, [bp], title="Yhdistämö catalogue",
-                              description="Publish your organisation's services; read the federation's.", settings=settings)
+    app = create_service_app(DEFINITION, [bp, hsds_bp, import_bp], title="Yhdistämö catalogue",
+                             description="Publish your organisation's services; read the federation's.", settings=settings)
+    app.register_blueprint(pages)
+    return app

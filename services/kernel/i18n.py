@@ -1,8 +1,11 @@
-"""UI texts: Finnish first, English on request.
+"""UI texts: Finnish first, Swedish and English on request.
 
 A service's pages keep their texts in a JSON catalogue, one entry per message
 id with a text per language: `{"inbox.title": {"fi": "Saapuneet", "en": "Inbox"}}`.
-`?lang=en` (or `fi`) switches the language and the session remembers it.
+Each catalogue says which languages it speaks (the caseworker pages: Finnish and
+English; the public catalogue pages: Finnish, Swedish and English); a text missing
+in one of them falls back to Finnish. `?lang=en` switches the language and, for
+pages with sessions, the session remembers it.
 """
 from __future__ import annotations
 
@@ -12,18 +15,22 @@ from pathlib import Path
 
 from flask import request, session
 
-LANGUAGES = ("fi", "en")
+LANGUAGES = ("fi", "en")      # the default: what the caseworker pages speak
+ALL_LANGUAGES = ("fi", "sv", "en")
 DEFAULT_LANGUAGE = "fi"
 log = logging.getLogger(__name__)
 
 
 class Catalogue:
-    def __init__(self, messages: dict[str, dict[str, str]]):
+    def __init__(self, messages: dict[str, dict[str, str]], languages: tuple[str, ...] = LANGUAGES):
+        if languages[0] != DEFAULT_LANGUAGE or not set(languages) <= set(ALL_LANGUAGES):
+            raise ValueError(f"a catalogue speaks Finnish first, then some of {ALL_LANGUAGES}: {languages}")
         self.messages = messages
+        self.languages = languages
 
     @classmethod
-    def load(cls, path: Path | str) -> "Catalogue":
-        return cls(json.loads(Path(path).read_text(encoding="utf-8")))
+    def load(cls, path: Path | str, languages: tuple[str, ...] = LANGUAGES) -> "Catalogue":
+        return cls(json.loads(Path(path).read_text(encoding="utf-8")), languages)
 
     def __contains__(self, key: str) -> bool:
         return key in self.messages
@@ -39,15 +46,18 @@ class Catalogue:
 
     def missing(self) -> list[str]:
         """Message ids without a text in some language (a test keeps this empty)."""
-        return sorted(k for k, v in self.messages.items() if any(not v.get(lang) for lang in LANGUAGES))
+        return sorted(k for k, v in self.messages.items() if any(not v.get(lang) for lang in self.languages))
 
 
-def request_language() -> str:
-    """`?lang=` of this request (remembered in the session), else the session's, else Finnish."""
+def request_language(languages: tuple[str, ...] = LANGUAGES, *, remember: bool = True) -> str:
+    """`?lang=` of this request (remembered in the session), else the session's, else Finnish.
+
+    Pages without sessions (the public catalogue) pass remember=False: the language then travels only
+    in the address, which also keeps a page's address the same for everyone who asks for it."""
     wanted = request.args.get("lang")
-    if wanted in LANGUAGES:
-        if session.get("lang") != wanted:
+    if wanted in languages:
+        if remember and session.get("lang") != wanted:
             session["lang"] = wanted
         return wanted
-    remembered = session.get("lang")
-    return remembered if remembered in LANGUAGES else DEFAULT_LANGUAGE
+    remembered = session.get("lang") if remember else None
+    return remembered if remembered in languages else DEFAULT_LANGUAGE

@@ -1,0 +1,28 @@
+"""What the public pages read from the federation directory, each read one unit of work."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from services.kernel.errors import NotFound
+
+from .. import search as directory_search
+from ..domain import PUBLIC
+from ..tables import directory_service as ds
+
+COLUMNS = (ds.c.service_id, ds.c.organization_id, ds.c.status, ds.c.version, ds.c.published_at, ds.c.document,
+           ds.c.locations, ds.c.closed_reason)
+
+
+def find_services(uow_factory, query: directory_search.SearchQuery) -> directory_search.SearchPage:
+    with uow_factory() as uow:
+        return directory_search.search(uow.conn, query)
+
+
+def public_service(uow_factory, service_id) -> dict:
+    """One service any organisation of the federation made public; a withdrawn one is not found."""
+    with uow_factory() as uow:
+        row = uow.conn.execute(select(*COLUMNS).where(ds.c.service_id == service_id, ds.c.status.in_(PUBLIC))
+                               ).mappings().first()
+    if row is None:
+        raise NotFound(f"No public service {service_id} in the directory.", code="unknown-service")
+    return dict(row)
