@@ -86,11 +86,40 @@ def test_stack_json_describes_every_organisation_and_every_url_is_healthy(stack)
         assert r.json()["checks"] == {"database": "ok", "broker": "ok"}
 
 
-def test_demo_data_is_searchable_across_the_federation(stack):
-    entries = eventually(lambda: requests.get(
-        stack["orgs"]["oulu-parish"]["services"]["catalogue"] + "/api/v1/directory", timeout=5).json())
-    orgs = {e["organization_id"] for e in entries}
-    assert orgs == set(stack["orgs"])  # every organisation's services reached the parish's read model
+def hsds(stack, org, path, **params):
+    r = requests.get(stack["orgs"][org]["services"]["catalogue"] + "/hsds" + path, params=params, timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_demo_catalogue_is_searchable_across_the_federation(stack):
+    page = eventually(lambda: (lambda p: p if p["total_items"] >= 40 else None)(
+        hsds(stack, "oulu-parish", "/services", per_page=100)))
+    orgs = {o["id"]: o for o in hsds(stack, "oulu-parish", "/organizations", per_page=100)["contents"]}
+    publishers = {s["organization_id"] for s in page["contents"]}
+    assert publishers == set(orgs) and len(orgs) == len(stack["orgs"])  # every organisation reached the parish
+
+
+def test_published_at_one_instance_is_searchable_at_another_and_withdrawal_removes_it(stack):
+    word = "Testikahvila" + str(int(time.time() * 1000))[-6:]
+    created = api(stack, "odl", "catalogue", "POST", "/api/v1/services", role="manager", json={
+        "name": {"fi": word + " kohtaamispaikka"}, "categories": ["drop-in"], "areas": ["kiiminki"],
+        "opening_hours": [{"days": ["TU"], "opens_at": "10:00", "closes_at": "14:00"}]})
+    assert created.status_code == 201, created.text
+    sid = created.json()["id"]
+    t0 = time.monotonic()
+    found = eventually(lambda: hsds(stack, "nuorten-polku", "/services", search=word.lower())["contents"])
+    seen_after = time.monotonic() - t0
+    assert [s["id"] for s in found] == [sid]
+    full = hsds(stack, "nuorten-polku", f"/services/{sid}")
+    assert full["schedules"][0]["byday"] == "TU" and full["organization"]["name"]
+    assert api(stack, "odl", "catalogue", "POST", f"/api/v1/services/{sid}/withdraw", role="manager").status_code == 200
+    t0 = time.monotonic()
+    eventually(lambda: not hsds(stack, "nuorten-polku", "/services", search=word.lower())["contents"])
+    gone_after = time.monotonic() - t0
+    missing = requests.get(stack["orgs"]["nuorten-polku"]["services"]["catalogue"] + f"/hsds/services/{sid}", timeout=5)
+    assert missing.status_code == 404
+    print(f"\npublished at odl, searchable at nuorten-polku after {seen_after:.2f}s; withdrawn, gone after {gone_after:.2f}s")
 
 
 def new_client_with_consent(stack, org, to_org, **consent):
@@ -152,11 +181,12 @@ def test_referral_without_consent_is_refused(stack):
 def test_bad_input_gets_problem_json_and_nothing_is_saved(stack):
     before = api(stack, "odl", "catalogue", "GET", "/api/v1/services", role="manager").json()
     r = api(stack, "odl", "catalogue", "POST", "/api/v1/services", role="manager",
-            json={"name": {"fi": ""}, "status": "active"})
+            json={"name": {"fi": ""}, "categories": ["drop-in"], "areas": ["oulu"], "version": 7,
+                  "opening_hours": [{"days": ["MO"], "opens_at": "17:00", "closes_at": "13:00"}]})
     assert r.status_code == 422
     assert r.headers["Content-Type"].startswith("application/problem+json")
     body = r.json()
-    assert body["status"] == 422 and "status" in body["errors"]["json"] and "name" in body["errors"]["json"]
+    assert body["status"] == 422 and {"version", "name"} <= set(body["errors"]["json"])  # server-owned: refused
     assert api(stack, "odl", "catalogue", "GET", "/api/v1/services", role="manager").json() == before
     r = requests.post(stack["orgs"]["odl"]["services"]["referrals"] + "/api/v1/referrals", json={}, timeout=5)
     assert r.status_code == 401 and r.json()["type"].endswith("/unauthorized")
