@@ -155,6 +155,9 @@ def test_open_now_badge_and_temporarily_closed_notice(site):
     assert "Tilapäisesti suljettu: Remontti" in text_of(closed) and "Avoinna nyt" not in closed
     open_now = cards(page(site, "/palvelut?open_now=1"))
     assert len(open_now) == 1 and "Sosiaalipäivystys" in open_now[0]
+    # the service pages say the same (the same SQL decides)
+    detail = lambda card: page(site, re.search(r'href="(/palvelut/[0-9a-f-]{36})', card).group(1))  # noqa: E731
+    assert "Avoinna nyt" in detail(duty) and "Avoinna nyt" not in detail(closed)
 
 
 def test_nothing_found_says_so_with_a_hint(site):

@@ -1,9 +1,9 @@
 """The public catalogue pages without a database: texts in three languages, hours in human form, the
-search form's parsing, and "open now" on the service page."""
+search form's parsing ("open now" is SQL: tests/integration/test_catalogue_search.py)."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -53,25 +53,6 @@ def test_hours_of_a_later_period_say_when_they_start():
                              {"days": ["TU"], "opens_at": "10:00", "closes_at": "12:00", "valid_to": "2026-11-01"}]}
     assert present.hours_lines(doc, {}, "fi", MONDAY) == [(None, "4.1.2027 alkaen: ma 13–17")]
     assert present.hours_lines(doc, {}, "en", MONDAY) == [(None, "from 2027-01-04: Mon 13–17")]
-
-
-def test_open_now_follows_weekly_hours_exceptions_and_status():
-    doc = {"opening_hours": [{"days": ["MO"], "opens_at": "13:00", "closes_at": "17:00"}],
-           "exceptions": [{"starts_on": "2026-11-30", "ends_on": "2026-11-30", "closed": True},
-                          {"starts_on": "2026-12-07", "ends_on": "2026-12-07", "closed": False,
-                           "opens_at": "10:00", "closes_at": "12:00"}]}
-
-    def at(day, hh, mm=0):
-        return datetime(day.year, day.month, day.day, hh, mm, tzinfo=HELSINKI)
-    assert hours.open_at(doc, "active", at(MONDAY, 13))
-    assert not hours.open_at(doc, "active", at(MONDAY, 17))           # closes at 17
-    assert not hours.open_at(doc, "active", at(MONDAY, 12, 59))
-    assert not hours.open_at(doc, "temporarily-closed", at(MONDAY, 14))
-    assert not hours.open_at(doc, "active", at(date(2026, 11, 30), 14))   # closed that Monday
-    assert hours.open_at(doc, "active", at(date(2026, 12, 7), 11))        # special hours instead
-    assert not hours.open_at(doc, "active", at(date(2026, 12, 7), 14))
-    utc_noon = datetime(2026, 11, 23, 11, 30, tzinfo=ZoneInfo("UTC"))      # 13.30 in Helsinki
-    assert hours.open_at(doc, "active", utc_noon)
 
 
 def test_the_form_becomes_a_search_query():

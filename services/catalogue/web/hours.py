@@ -1,4 +1,5 @@
-"""Opening hours in human form: "ma 13–17", "mån–fre 9–16", "Mon 13–17", and whether a service is open.
+"""Opening hours in human form: "ma 13–17", "mån–fre 9–16", "Mon 13–17" (whether a
+service is open now is decided in SQL, by search.open_at).
 
 Pure functions of a service document (the publisher's weekly hours and
 exceptions, wall-clock times in Europe/Helsinki) and a language; the texts
@@ -7,7 +8,7 @@ exceptions, wall-clock times in Europe/Helsinki) and a language; the texts
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from ..profile import DAYS
@@ -104,25 +105,3 @@ def upcoming_exceptions(document: dict, today: date) -> list[dict]:
     return sorted((e for e in document.get("exceptions", []) if _as_date(e["ends_on"]) >= today),
                   key=lambda e: (_as_date(e["starts_on"]), _as_date(e["ends_on"])))
 
-
-def _within(moment: time, opens_at: str, closes_at: str) -> bool:
-    end = time(23, 59, 59, 999999) if closes_at == "24:00" else time.fromisoformat(closes_at)
-    return time.fromisoformat(opens_at) <= moment < end
-
-
-def open_at(document: dict, status: str, moment: datetime) -> bool:
-    """Open at this moment (Finnish local time): an exception for the day decides (closed, or its special
-    hours); otherwise the weekly hours valid that day. A temporarily closed service is not open."""
-    if status != "active":
-        return False
-    local = moment.astimezone(HELSINKI)
-    day, now = local.date(), local.time()
-    today = [e for e in document.get("exceptions", [])
-             if _as_date(e["starts_on"]) <= day <= _as_date(e["ends_on"])]
-    if any(e["closed"] for e in today):
-        return False
-    if today:
-        return any(_within(now, e["opens_at"], e["closes_at"]) for e in today)
-    weekday = DAYS[day.weekday()]
-    return any(weekday in e["days"] and valid_on(e, day) and _within(now, e["opens_at"], e["closes_at"])
-               for e in document.get("opening_hours", []))

@@ -42,10 +42,10 @@ def service(service_id: str):
         service_id = uuid.UUID(service_id)
     except ValueError:
         raise NotFound("Not a service id.", code="unknown-service") from None
-    row = reads.public_service(_uow, service_id)
     moment = now()
+    row = reads.public_service(_uow, service_id, moment)
     view = present.detail(row, lang(), moment.date(), org_name)
-    view["open_now"] = hours.open_at(row["document"], row["status"], moment)
+    view["open_now"] = row["open_now"]
     return render("service.html", service=view)
 
 
