@@ -110,3 +110,12 @@ def get_location(location_id):
 def update_location(body, location_id):
     """Change a location; every public service given there is announced again."""
     return service.update_location(_uow, current_actor(), location_id, body)
+
+
+@bp.delete("/locations/<uuid:location_id>")
+@requires(*EDITORS)
+@bp.response(204)
+@bp.doc(**SECURED)
+def remove_location(location_id):
+    """Remove a location no service (other than withdrawn ones) is given at; 409 location-in-use otherwise."""
+    service.remove_location(_uow, current_actor(), location_id)

@@ -1,5 +1,6 @@
 """Catalogue use cases: one function per user action, each one transaction with its events."""
 from services.kernel.auth import Actor
+from services.kernel.errors import Conflict
 
 from .domain import CatalogueService, Location
 
@@ -77,6 +78,18 @@ def update_location(uow_factory, actor: Actor, location_id, document: dict) -> L
                 _announce(uow, s)
         uow.commit()
     return loc
+
+
+def remove_location(uow_factory, actor: Actor, location_id) -> None:
+    """A location no public service or draft is given at any more can go; otherwise 409 naming them."""
+    with uow_factory() as uow:
+        loc = uow.locations.get(location_id)
+        in_use = [s for s in uow.services.at_location(loc.id) if s.status != "withdrawn"]
+        if in_use:
+            raise Conflict(f"Services are still given at this location: "
+                           f"{', '.join(s.document['name']['fi'] for s in in_use)}.", code="location-in-use")
+        uow.locations.remove(loc.id)
+        uow.commit()
 
 
 def own_locations(uow_factory):

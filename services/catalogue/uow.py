@@ -70,6 +70,11 @@ class Locations:
             raise NotFound(f"No location {location_id} in this organisation's catalogue.")
         return Location(**row._mapping)
 
+    def remove(self, location_id) -> None:
+        """Forget the location (and its links to withdrawn services, which keep their last description)."""
+        self.conn.execute(delete(t.service_location).where(t.service_location.c.location_id == location_id))
+        self.conn.execute(delete(t.location).where(t.location.c.id == location_id))
+
     def many(self, ids) -> list[Location]:
         """The organisation's own locations with these ids, in the given order; NotFound names a stranger."""
         ids = [str(i) for i in ids]

@@ -113,7 +113,10 @@ def test_published_services_reach_another_instance_with_hours_and_withdrawal_rem
     odl.inst.publish()
     parish.inst.consume_until(lambda: parish.directory(sid).locations[0]["address"]["street"] == "Isokatu 49")
 
+    problem(odl.call("delete", f"/api/v1/locations/{loc_id}"), 409)  # still in use
     odl.call("post", f"/api/v1/services/{sid}/withdraw")
+    assert odl.call("delete", f"/api/v1/locations/{loc_id}").status_code == 204
+    problem(odl.call("get", f"/api/v1/locations/{loc_id}"), 404)
     odl.inst.publish()
     parish.inst.consume_until(lambda: parish.directory(sid).status == "withdrawn")
     with parish.inst.ctx.engine.connect() as c:
@@ -143,7 +146,8 @@ def test_another_organisation_cannot_edit_or_link_your_services_and_locations(or
     # ... but on the parish's own instance the id is not the parish's: 404 for every write and read
     for method, path, body in [("put", f"/api/v1/services/{sid}", DROP_IN), ("post", f"/api/v1/services/{sid}/close", {}),
                                ("post", f"/api/v1/services/{sid}/withdraw", {}), ("get", f"/api/v1/services/{sid}", None),
-                               ("put", f"/api/v1/locations/{loc_id}", HELMI), ("get", f"/api/v1/locations/{loc_id}", None)]:
+                               ("put", f"/api/v1/locations/{loc_id}", HELMI), ("get", f"/api/v1/locations/{loc_id}", None),
+                               ("delete", f"/api/v1/locations/{loc_id}", None)]:
         problem(parish.call(method, path, json=body), 404)
     # nor can it hang its service on the foundation's location
     problem(parish.call("post", "/api/v1/services", json={**DROP_IN, "location_ids": [loc_id]}), 404)
