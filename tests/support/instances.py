@@ -35,7 +35,7 @@ class Instance:
                 return n
             n += k
 
-    def consume_until(self, predicate, timeout: float = 30.0):
+    def consume_until(self, predicate, timeout: float = 60.0):  # a new group reads the shared topics from the start
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.runner.poll_once(timeout_ms=200)
