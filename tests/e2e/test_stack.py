@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import subprocess
@@ -98,6 +99,22 @@ def test_demo_catalogue_is_searchable_across_the_federation(stack):
     orgs = {o["id"]: o for o in hsds(stack, "oulu-parish", "/organizations", per_page=100)["contents"]}
     publishers = {s["organization_id"] for s in page["contents"]}
     assert publishers == set(orgs) and len(orgs) == len(stack["orgs"])  # every organisation reached the parish
+
+
+def test_a_free_drop_in_open_today_in_oulu_for_a_20_year_old_is_found_on_the_public_page(stack):
+    """The issue's promise: the demo region has one on every day of an ordinary week (a fixed week without
+    holidays, so that the test does not depend on the day it runs; "today" is the same query)."""
+    url = stack["orgs"]["oulu-parish"]["services"]["catalogue"] + "/palvelut"
+    query = {"category": "drop-in", "area": "oulu", "age": "20", "free": "1"}
+
+    def found(**when):
+        r = requests.get(url, params={**query, **when}, timeout=10)
+        assert r.status_code == 200, r.text[:500]
+        return re.findall(r'<article class="card".*?</article>', r.text, re.S)
+    assert eventually(lambda: found(date="2027-01-11"))
+    for day in range(11, 18):  # Monday 11 January 2027 .. Sunday 17 January 2027
+        assert found(date=f"2027-01-{day}"), f"no free drop-in for a 20-year-old in Oulu on 2027-01-{day}"
+    found(day="today")
 
 
 def test_published_at_one_instance_is_searchable_at_another_and_withdrawal_removes_it(stack):
@@ -230,7 +247,7 @@ def test_openapi_docs_and_metrics_are_served(stack):
 
 
 def test_a_dead_child_is_restarted_and_the_flow_goes_on(stack):
-    name = "oulu-social/referrals/consumer"
+    name = "oulu-social/referrals/worker"  # its relay and consumer
     old = stack["pids"][name]
     os.kill(old, signal.SIGKILL)
     new = eventually(lambda: (json.loads((stack["_var"] / "stack.json").read_text())["pids"][name]

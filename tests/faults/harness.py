@@ -151,7 +151,7 @@ def start_federation(var: Path, base_port: int, *, consumers: int = 1, env: dict
     os.environ["YHD_QUIET"] = "1"
     stack = Stack(var, base_port, base_port + 55, Federation.load(PROJECT_ROOT / "deploy" / "federation.yaml"),
                   only={SENDER: ("referrals",), RECEIVER: ("referrals", "catalogue")},
-                  consumers_per_instance=consumers,
+                  consumers_per_instance=consumers, separate_workers=True,  # relay and consumer killed apart
                   extra_env={"KAFKA_CLIENT_TIMEOUT_MS": "4000", "YHD_FAULT_MARKER_DIR": str(var),
                              "LOG_LEVEL": "INFO", **(env or {})})
     try:

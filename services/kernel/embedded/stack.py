@@ -91,6 +91,9 @@ class Stack:
     only: dict[str, tuple[str, ...]] | None = None   # org -> services to run (default: all of the federation)
     with_reporting: bool = True
     consumers_per_instance: int = 1
+    # one worker process per instance runs its relay and consumer as threads (`worker all`: about 0.7 GiB
+    # less for the demo stack); separate processes, as in production, when a test must kill one of them
+    separate_workers: bool = False
     extra_env: dict = field(default_factory=dict)
 
     # -- layout --------------------------------------------------------------
@@ -198,16 +201,22 @@ class Stack:
             self.children.append(Child(f"{org_id}/{svc}/web", [
                 gunicorn, "-c", str(PROJECT_ROOT / "deploy" / "gunicorn.conf.py"),
                 f"services.{svc}.app:create_app()"], env, logs / f"{svc}-web.log"))
-            self.children.append(Child(f"{org_id}/{svc}/relay", [py, "-m", f"services.{svc}.worker", "relay"],
-                                       env, logs / f"{svc}-relay.log"))
-            for n in range(self.consumers_per_instance if svc in HAS_CONSUMER else 0):
+            if not self.separate_workers:
+                self.children.append(Child(f"{org_id}/{svc}/worker", [py, "-m", f"services.{svc}.worker", "all"],
+                                           env, logs / f"{svc}-worker.log"))
+            else:
+                self.children.append(Child(f"{org_id}/{svc}/relay", [py, "-m", f"services.{svc}.worker", "relay"],
+                                           env, logs / f"{svc}-relay.log"))
+            first = 0 if self.separate_workers else 1  # the worker process consumes too
+            for n in range(first, self.consumers_per_instance if svc in HAS_CONSUMER else 0):
                 suffix = "" if n == 0 else f"-{n + 1}"
                 self.children.append(Child(f"{org_id}/{svc}/consumer{suffix}",
                                            [py, "-m", f"services.{svc}.worker", "consumer"],
                                            env, logs / f"{svc}-consumer{suffix}.log"))
         for c in self.children:
             c.start()
-        say("Processes started", f"{len(self.children)} (gunicorn, relay and consumer per service)")
+        say("Processes started", f"{len(self.children)} (per service instance: gunicorn, and "
+            + ("relay and consumer)" if self.separate_workers else "a worker running its relay and consumer)"))
 
     def wait_healthy(self, timeout: float = 90):
         pending = {f"http://127.0.0.1:{port}/healthz" for _, _, port in self.instances()}
