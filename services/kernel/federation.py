@@ -23,6 +23,8 @@ class Organisation:
     demo_signing_key_file: Path | None
     encryption_public_key: str | None = None  # X25519, base64: seals personal data for this organisation
     demo_encryption_key_file: Path | None = None
+    description: dict | None = None  # public, in fi (sv, en): the catalogue's HSDS organization
+    website: str | None = None
 
     def display_name(self, lang: str = "fi") -> str:
         return self.name.get(lang) or self.name.get("fi") or self.id
@@ -59,6 +61,8 @@ class Federation:
                 demo_signing_key_file=(PROJECT_ROOT / key_file) if key_file else None,
                 encryption_public_key=o.get("encryption_public_key"),
                 demo_encryption_key_file=(PROJECT_ROOT / enc_file) if enc_file else None,
+                description=o.get("description"),
+                website=o.get("website"),
             )
         secret = raw.get("demo_pathway_secret_file")
         return cls(name=raw["federation"], organisations=orgs, reporting_org=raw["region_reporting"]["org"],
