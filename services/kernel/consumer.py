@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Callable
 
 from kafka import ConsumerRebalanceListener
@@ -87,6 +88,10 @@ class ClusterChanged(Exception):
     """The broker is another cluster than the one the stored offsets refer to."""
 
 
+class Orphaned(Exception):
+    """Partitions of the subscribed topics are assigned to no member of the group."""
+
+
 class _Retry(Exception):
     """Stop this partition's batch; it is re-fetched from the failed record."""
 
@@ -112,6 +117,8 @@ class ConsumerRunner:
         self.consumer = None
         self._probe = None
         self._failures: dict[tuple[str, int, int], int] = {}
+        self._idle_since: float | None = None  # since when this member has had no partitions
+        self.orphan_check_after = 15.0          # seconds without partitions before asking the group
 
     # -- offsets -------------------------------------------------------------
     def stored_offsets(self) -> dict[tuple[str, int], int]:
@@ -280,6 +287,7 @@ class ConsumerRunner:
         batches = self.consumer.poll(timeout_ms=timeout_ms)
         if batches:
             self._check_same_cluster()
+        self._watch_assignment()
         n = 0
         for tp, records in batches.items():
             for start in range(0, len(records), self.batch_size):
@@ -316,6 +324,41 @@ class ConsumerRunner:
                 raise
         return n
 
+    def _watch_assignment(self) -> None:
+        """A member with no partitions may rightly be idle (more members than partitions), but the
+        group may also have assigned partitions to no one: a leader that joined before it knew the
+        topics' partitions (seen in CI with kafka-python 3.0) may never rebalance. After a while
+        without partitions, ask the group; if some partition has no owner, rejoin."""
+        if self.consumer.assignment():
+            self._idle_since = None
+            return
+        now = time.monotonic()
+        if self._idle_since is None:
+            self._idle_since = now
+        elif now - self._idle_since > self.orphan_check_after:
+            self._idle_since = now
+            orphans = self.unowned_partitions()
+            if orphans:
+                raise Orphaned(f"partitions owned by no member of {self.group}: {sorted(orphans)}")
+
+    def unowned_partitions(self) -> set[tuple[str, int]]:
+        """The partitions of the subscribed topics that no member of the group is assigned."""
+        from kafka import KafkaAdminClient
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=self.timeout_ms)
+        try:
+            group = admin.describe_groups([self.group])[self.group]
+            topics = admin.describe_topics(self.topics)
+        finally:
+            admin.close()
+        wanted = {(t["name"], p["partition_index"]) for t in topics if not t.get("error_code")
+                  for p in t.get("partitions", [])}
+        owned = set()
+        for member in group.get("members") or []:
+            assignment = member.get("member_assignment") or {}
+            for tp in _assigned(assignment):
+                owned.add(tp)
+        return wanted - owned
+
     def _check_same_cluster(self):
         """Records fetched from another cluster (the broker came back empty) must not meet old offsets."""
         cluster = getattr(getattr(self.consumer, "_client", None), "cluster", None)
@@ -343,7 +386,10 @@ class ConsumerRunner:
         if self.topics_file is not None:
             reconcile_cluster(self.engine, self.bootstrap, self.topics_file)
         self.consumer = broker.consumer(self.bootstrap, self.group, self.timeout_ms)
+        for topic in self.topics:  # know the partitions before joining: a leader without them assigns nothing
+            self.consumer.partitions_for_topic(topic)
         self.consumer.subscribe(self.topics, listener=_SeekToStoredOffsets(self))
+        self._idle_since = None
 
     def close(self):
         for c in (self.consumer, self._probe):
@@ -368,3 +414,17 @@ class ConsumerRunner:
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 4.0)
         self.close()
+
+
+def _assigned(assignment) -> list[tuple[str, int]]:
+    """(topic, partition) pairs of a described member's assignment (a dict, or the decoded protocol object)."""
+    if not isinstance(assignment, dict):
+        assignment = assignment.to_dict() if hasattr(assignment, "to_dict") else {}
+    out = []
+    for t in assignment.get("assigned_partitions") or assignment.get("assignment") or []:
+        if isinstance(t, dict):
+            out += [(t["topic"], p) for p in t.get("partitions", [])]
+        else:
+            topic, partitions = t[0], t[1]
+            out += [(topic, p) for p in partitions]
+    return out

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import time
 import uuid
 
 import pytest
@@ -337,3 +338,28 @@ def test_a_failing_handler_is_retried_then_dead_lettered_and_the_rest_of_the_bat
     reasons = [dict(h) for h in dlt]
     assert any(r["dlt_reason"] == "HandlerError" and "cannot be applied" in r["dlt_error"] for r in reasons)
     assert region.publish() >= 1  # the dead letter reaches the DLT topic
+
+
+def test_a_member_without_partitions_rejoins_when_the_group_left_partitions_unowned(instance, monkeypatch):
+    from services.kernel.consumer import Orphaned
+    social = instance(catalogue.DEFINITION, "oulu-social")
+    runner = social.runner
+    social.consume_until(lambda: runner.consumer.assignment())
+    catalogue_partitions = {("yhd.catalogue", p) for p in runner.consumer.partitions_for_topic("yhd.catalogue")}
+    assert len(catalogue_partitions) >= 1 and runner.unowned_partitions() == set()  # the one member owns them all
+    # as if the group's leader had assigned nothing (a kafka-python race seen in CI): the member asks the
+    # group after a while without partitions, and a partition with no owner makes it rejoin
+    group = runner.group
+    monkeypatch.setattr(runner, "group", f"nobody-{uuid.uuid4().hex[:8]}")
+    assert runner.unowned_partitions() == catalogue_partitions
+    monkeypatch.setattr(runner.consumer, "assignment", lambda: set())
+    runner.orphan_check_after = 0.0
+    runner._watch_assignment()
+    time.sleep(0.01)
+    with pytest.raises(Orphaned, match="yhd.catalogue"):
+        runner._watch_assignment()
+    monkeypatch.setattr(runner, "group", group)
+    runner._idle_since = None
+    runner._watch_assignment()  # idle again, but nothing is unowned in the real group: no rejoin
+    time.sleep(0.01)
+    runner._watch_assignment()
