@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from typing import Callable
 
 from kafka import ConsumerRebalanceListener
@@ -278,8 +279,8 @@ class ConsumerRunner:
             if stored <= last.offset:
                 conn.execute(OFFSET_ADVANCE, {**where, "n": last.offset + 1})
             uow.commit()
-        for labels in outcomes:
-            metrics.EVENTS_CONSUMED.labels(*labels).inc()
+        for labels, n in Counter(outcomes).items():  # labels() costs ~30 µs (multiprocess): once per kind
+            metrics.EVENTS_CONSUMED.labels(*labels).inc(n)
         return len(records)
 
     # -- the loop ------------------------------------------------------------
