@@ -26,7 +26,7 @@ from .hsds_tabular import TABLES, Unreadable, read_zip
 from .profile import DAYS, PROFILE_URI, profile
 from .schemas import LocationIn, ServiceIn
 
-TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
+TIME = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])(?::([0-5][0-9]))?")
 FIELDS = {"service-category": "categories", "delivery-mode": "delivery_modes", "language": "languages",
           "area": "areas"}
 TAXONOMY = {field: taxonomy for taxonomy, field in FIELDS.items()}
@@ -81,7 +81,7 @@ def _clock(value: str | None, what: str, problems: list) -> str | None:
         return None
     if value == MIDNIGHT:
         return "24:00"
-    m = TIME.match(value)
+    m = TIME.fullmatch(value)
     if not m or (m.group(3) or "00") != "00":
         problems.append(f"{what} {value!r} is not a local time of day in whole minutes (HH:MM)")
         return None

@@ -14,19 +14,29 @@ from services.kernel.schemas import Day, LocalizedText, StrictSchema
 
 from .profile import DAYS, profile
 
-CLOCK = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")
-PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{4,24}$")
-POSTAL_CODE = re.compile(r"^\d{5}$")
+# whole-string patterns of ASCII digits (\d would take any script's digits, $ a final newline)
+CLOCK = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]|24:00")
+PHONE = re.compile(r"\+?[0-9][0-9 ()-]{4,24}\Z")
+POSTAL_CODE = re.compile(r"[0-9]{5}\Z")
 STATUSES = ("draft", "active", "temporarily-closed", "withdrawn")
 
 
-def minutes(clock: str) -> int:
+def _clock(clock: str) -> tuple[int, int]:
+    """"HH:MM" exactly (an event from another instance is checked again: it may be anything the contract lets by)."""
+    if not isinstance(clock, str) or not CLOCK.fullmatch(clock):
+        raise ValueError(f"not a time of day HH:MM: {clock!r}")
     h, m = clock.split(":")
-    return int(h) * 60 + int(m)
+    return int(h), int(m)
+
+
+def minutes(clock: str) -> int:
+    h, m = _clock(clock)
+    return h * 60 + m
 
 
 def as_time(clock: str) -> time:
-    return time(23, 59, 59, 999999) if clock == "24:00" else time(*map(int, clock.split(":")))
+    h, m = _clock(clock)
+    return time(23, 59, 59, 999999) if h == 24 else time(h, m)
 
 
 class Clock(fields.String):
@@ -34,7 +44,7 @@ class Clock(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
-        if not CLOCK.match(value):
+        if not CLOCK.fullmatch(value):
             raise ValidationError('Give a time of day as "HH:MM", from 00:00 to 24:00.')
         return value
 
@@ -139,7 +149,7 @@ class ServiceIn(StrictSchema):
     fees = fields.Nested(LocalizedText)
     application_process = fields.Nested(LocalizedText)
     eligibility = fields.Nested(LocalizedText)
-    url = fields.Url(validate=validate.Length(max=500))
+    url = fields.Url(schemes={"http", "https"}, validate=validate.Length(max=500))
     email = fields.Email()
     phones = fields.List(fields.Nested(Phone), validate=validate.Length(max=10), load_default=list)
     contacts = fields.List(fields.Nested(Contact), validate=validate.Length(max=20), load_default=list)

@@ -7,12 +7,13 @@ from .domain import CatalogueService, Location
 PUBLISHED, WITHDRAWN = "catalogue.service-published", "catalogue.service-withdrawn"
 
 
-def _announce(uow, s: CatalogueService) -> None:
-    """Stage the event that tells the federation about this version of the service (outbox)."""
+def _announce(uow, s: CatalogueService, *, was_public: bool = True) -> None:
+    """Stage the event that tells the federation about this version of the service (outbox);
+    a draft withdrawn before it was ever published is nobody else's business."""
     if s.public:
         locations = uow.locations.many(s.location_ids)
         uow.outbox.add(PUBLISHED, str(s.id), s.published_event(locations))
-    elif s.status == "withdrawn":
+    elif s.status == "withdrawn" and was_public:
         uow.outbox.add(WITHDRAWN, str(s.id), s.withdrawn_event())
 
 
@@ -40,9 +41,10 @@ def update_service(uow_factory, actor: Actor, service_id, document: dict) -> Cat
 def change_status(uow_factory, actor: Actor, service_id, action: str, reason: dict | None = None):
     with uow_factory() as uow:
         s = uow.services.get(service_id)
+        was_public = s.public
         s.transition(action, reason)
         uow.services.save(s)
-        _announce(uow, s)
+        _announce(uow, s, was_public=was_public)
         uow.commit()
     return s
 

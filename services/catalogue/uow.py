@@ -80,8 +80,11 @@ class Locations:
         ids = [str(i) for i in ids]
         if not ids:
             return []
+        # shared locks, in id order: a concurrent change of the location (or its removal) waits for this
+        # transaction, so a service never links a location being removed or carries a superseded address
         rows = {str(r.id): Location(**r._mapping) for r in self.conn.execute(
-            select(t.location).where(t.location.c.id.in_(ids), t.location.c.organization_id == self.org_id))}
+            select(t.location).where(t.location.c.id.in_(ids), t.location.c.organization_id == self.org_id)
+            .order_by(t.location.c.id).with_for_update(read=True))}
         missing = [i for i in ids if i not in rows]
         if missing:
             raise NotFound(f"No location {missing[0]} in this organisation's catalogue.", code="unknown-location")
@@ -108,9 +111,13 @@ class Directory:
 
     def apply_published(self, data: dict, event_id: str) -> bool:
         self._owned(data)
-        if not upsert_newer(self.conn, t.directory_service, "service_id", read_model_row(data, event_id)):
+        try:  # another instance's description, checked again where the contract cannot (times of day)
+            row, openings, exceptions = read_model_row(data, event_id), opening_rows(data), exception_rows(data)
+        except (ValueError, KeyError) as e:
+            raise Rejected(f"unusable service description: {e}") from e
+        if not upsert_newer(self.conn, t.directory_service, "service_id", row):
             return False  # an older (re-delivered or re-published) version: nothing changes
-        self._replace_hours(data["service_id"], opening_rows(data), exception_rows(data))
+        self._replace_hours(data["service_id"], openings, exceptions)
         return True
 
     def apply_withdrawn(self, data: dict, event_id: str) -> bool:

@@ -348,6 +348,8 @@ class ConsumerRunner:
         admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=self.timeout_ms)
         try:
             group = admin.describe_groups([self.group])[self.group]
+            if (group.get("group_state") or group.get("state") or "").lower() not in ("stable", "empty", "dead"):
+                return set()  # a rebalance is under way: members' assignments are not settled yet
             topics = admin.describe_topics(self.topics)
         finally:
             admin.close()

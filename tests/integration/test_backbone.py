@@ -363,3 +363,25 @@ def test_a_member_without_partitions_rejoins_when_the_group_left_partitions_unow
     runner._watch_assignment()  # idle again, but nothing is unowned in the real group: no rejoin
     time.sleep(0.01)
     runner._watch_assignment()
+
+
+def test_a_member_cannot_take_over_another_members_referral_target(instance, kafka):
+    social_cat = instance(catalogue.DEFINITION, "oulu-social")
+    odl_ref = instance(referrals.DEFINITION, "odl")
+    target = publish(social_cat, SOCIAL, "Kuntouttava työtoiminta", "rehabilitative-work-activity")
+    odl_ref.consume_until(lambda: any(t["service_id"] == target.id
+                                      for t in referrals_service.list_targets(odl_ref.ctx.uow)))
+    # the parish, a member, signs a newer version of the city's service as its own: referrals (and the
+    # client's sealed data) would then go to the parish
+    forged = new_event(source="/orgs/oulu-parish/catalogue", type="fi.yhdistamo.catalogue.service-published.v2",
+                       key=str(target.id), data=published_data(str(target.id), "oulu-parish", "Kaapattu", version=9),
+                       signing_key=load_private_key(_demo_key("oulu-parish")))
+    md = produce_raw(kafka.bootstrap, "yhd.catalogue", str(target.id).encode(), forged.data_bytes, forged.headers())
+    odl_ref.consume_until(lambda: _caught_up(odl_ref))
+    mine = next(t for t in referrals_service.list_targets(odl_ref.ctx.uow) if t["service_id"] == target.id)
+    assert (mine["organization_id"], mine["name_fi"]) == ("oulu-social", "Kuntouttava työtoiminta")
+    odl_ref.publish()  # its dead letter
+    parked = [r for r in dlt_records(kafka.bootstrap, "yhd.catalogue")
+              if r.get("dlt_consumer_group") == odl_ref.ctx.settings.consumer_group
+              and int(r["dlt_partition"]) == md.partition and int(r["dlt_offset"]) == md.offset]
+    assert parked and parked[0]["dlt_reason"] == "Rejected" and "belongs to oulu-social" in parked[0]["dlt_error"]

@@ -92,6 +92,10 @@ def test_a_service_goes_through_its_lifecycle_and_each_public_change_is_an_event
         ("fi.yhdistamo.catalogue.service-withdrawn.v1", None, 6)]
     assert events[1]["data"]["locations"][0]["address"]["street"] == "Isokatu 47"
     assert events[2]["data"]["closed_reason"] == {"fi": "Remontti"}
+    # a draft withdrawn before it was ever published was nobody else's business: no event
+    draft = odl.call("post", "/api/v1/services", json={**DROP_IN, "status": "draft"}).get_json()["id"]
+    assert odl.call("post", f"/api/v1/services/{draft}/withdraw").get_json()["status"] == "withdrawn"
+    assert odl.events(draft) == []
 
 
 def test_published_services_reach_another_instance_with_hours_and_withdrawal_removes_them(orgs):

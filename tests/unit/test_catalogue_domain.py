@@ -72,6 +72,8 @@ def test_published_event_carries_the_locations_and_satisfies_the_contract():
     ({"days": ["MO"], "opens_at": "13:00", "closes_at": "17:00", "valid_from": "2026-06-01",
       "valid_to": "2026-05-01"}, "valid_to"),
     ({"days": ["MO"], "opens_at": "13:00", "closes_at": "17:00", "location_id": str(uuid.uuid4())}, "location_id"),
+    ({"days": ["MO"], "opens_at": "20:00", "closes_at": "24:00\n"}, "closes_at"),     # a trailing newline
+    ({"days": ["MO"], "opens_at": "0\u0669:00", "closes_at": "17:00"}, "opens_at"),   # an Arabic-Indic digit
 ])
 def test_impossible_weekly_hours_are_rejected_with_the_field_named(hours, field):
     messages = errors(ServiceIn(), drop_in(opening_hours=[hours]))
@@ -112,6 +114,21 @@ def test_profile_codes_ages_fees_and_capacity_are_checked():
     only_lat = {k: v for k, v in HELMI.items() if k != "longitude"}
     assert "latitude" in errors(LocationIn(), only_lat)
     assert "postal_code" in errors(LocationIn(), {**HELMI, "address": {**HELMI["address"], "postal_code": "9010"}})["address"]
+    for code in ("\u0669\u0660\u0661\u0660\u0660", "90100\n"):  # digits of another script; a trailing newline
+        assert "postal_code" in errors(LocationIn(), {**HELMI, "address": {**HELMI["address"], "postal_code": code}})["address"]
+    assert "url" in errors(ServiceIn(), drop_in(url="javascript:alert(1)"))
+
+
+def test_the_contract_itself_refuses_open_exceptions_without_hours_and_non_web_addresses():
+    s = CatalogueService.create("odl", ServiceIn().load(drop_in()))
+    data = s.published_event([])
+    from services.kernel.contracts import ContractError
+    for bad in ({**data["service"], "exceptions": [{"starts_on": "2026-12-24", "ends_on": "2026-12-24", "closed": False}]},
+                {**data["service"], "exceptions": [{"starts_on": "2026-12-24", "ends_on": "2026-12-24", "closed": True,
+                                                    "opens_at": "10:00"}]},
+                {**data["service"], "url": "javascript:alert(1)"}):
+        with pytest.raises(ContractError):
+            CONTRACTS.validate("fi.yhdistamo.catalogue.service-published.v2", {**data, "service": bad})
 
 
 def test_areas_roll_up_to_their_municipality_and_filters_roll_down():
