@@ -20,14 +20,14 @@ def read_model_row(data: dict, event_id: str) -> dict:
            "source_event_id": event_id, "document": s, "locations": data["locations"],
            "closed_reason": data.get("closed_reason"),
            "categories": s["categories"], "delivery_modes": s["delivery_modes"], "languages": s["languages"],
-           "areas": list(dict.fromkeys(_known(p, "area", [*s["areas"], *(loc["area"] for loc in data["locations"])]))),
+           "areas": list(dict.fromkeys(p.known("area", [*s["areas"], *(loc["area"] for loc in data["locations"])]))),
            "min_age": s.get("min_age"), "max_age": s.get("max_age"), "free": s["free"],
            "referral_required": s["referral_required"]}
     for lang in LANGS:
         row[f"name_{lang}"] = s["name"].get(lang)
         row[f"text_{lang}"] = " ".join(filter(None, [
             (s.get("description") or {}).get(lang),
-            *[p.term("service-category", c).name.get(lang, "") for c in _known(p, "service-category", s["categories"])],
+            *[p.term("service-category", c).name.get(lang, "") for c in p.known("service-category", s["categories"])],
             *[(loc["name"].get(lang) or "") + " " + loc["address"]["street"] + " " + loc["address"]["city"]
               for loc in data["locations"]],
         ])) or None
@@ -62,13 +62,3 @@ def exception_rows(data: dict) -> list[dict]:
              "closed": e["closed"], "opens_at": as_time(e["opens_at"]) if "opens_at" in e else None,
              "closes_at": as_time(e["closes_at"]) if "closes_at" in e else None}
             for e in data["service"].get("exceptions", [])]
-
-
-def _is(p, taxonomy, code) -> bool:
-    return code in p.taxonomies[taxonomy].terms
-
-
-def _known(p, taxonomy, codes) -> list[str]:
-    """Codes this instance knows (a newer instance may use a code added later: it is kept in the
-    document, but filters and labels use what is known here)."""
-    return [c for c in codes if _is(p, taxonomy, c)]

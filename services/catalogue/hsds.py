@@ -68,11 +68,6 @@ def _shown(hhmm: str, lang: str) -> str:
     return hhmm if lang == "en" else hhmm.replace(":", ".")
 
 
-def _known(taxonomy: str, codes) -> list[str]:
-    terms = profile().taxonomies[taxonomy].terms
-    return [c for c in codes if c in terms]
-
-
 # -- taxonomies ------------------------------------------------------------------
 
 def taxonomy(tax: Taxonomy, lang: str = "fi") -> dict:
@@ -100,7 +95,7 @@ def attribute(link_id: str, link_entity: str, term: Term, lang: str) -> dict:
 def service_terms(doc: dict) -> list[Term]:
     """Every profile term the service is described with (codes this instance does not know are left out)."""
     p = profile()
-    terms = [p.term(taxonomy, code) for taxonomy, field in LINKED for code in _known(taxonomy, doc.get(field, []))]
+    terms = [p.term(taxonomy, code) for taxonomy, field in LINKED for code in profile().known(taxonomy, doc.get(field, []))]
     terms.append(p.term("referral", "referral-required" if doc.get("referral_required") else "no-referral"))
     terms.append(p.term("cost", "free" if doc.get("free", True) else "fee"))
     return terms
@@ -125,7 +120,7 @@ def location(loc: dict, org_id: str, lang: str = "fi") -> dict:
     """A location snapshot as it travels in a service's event."""
     lid, p = loc["id"], profile()
     addr = loc["address"]
-    area = [attribute(lid, "location", p.term("area", loc["area"]), lang)] if _known("area", [loc["area"]]) else []
+    area = [attribute(lid, "location", p.term("area", loc["area"]), lang)] if profile().known("area", [loc["area"]]) else []
     access = text(loc.get("accessibility"), lang)
     return _clean({
         "id": lid, "location_type": "physical", "organization_id": str(organization_uuid(org_id)),
@@ -236,8 +231,8 @@ def service(row: dict, org=None, lang: str = "fi") -> dict:
         "service_areas": [{"id": _id("service", sid, "service_area", code), "service_id": sid,
                            "name": p.term("area", code).label(lang),
                            "description": text(p.taxonomies["area"].name, lang)}
-                          for code in _known("area", doc.get("areas", []))],
-        "languages": [language(sid, code, lang) for code in _known("language", doc.get("languages", []))],
+                          for code in profile().known("area", doc.get("areas", []))],
+        "languages": [language(sid, code, lang) for code in profile().known("language", doc.get("languages", []))],
         "cost_options": [cost_option(sid, doc, lang)],
         "attributes": [attribute(sid, "service", t, lang) for t in service_terms(doc)],
         "service_at_locations": [service_at_location_in_service(row, loc, lang) for loc in row["locations"]],

@@ -69,6 +69,12 @@ class Profile:
     def codes(self, taxonomy: str) -> list[str]:
         return list(self.taxonomies[taxonomy].terms)
 
+    def known(self, taxonomy: str, codes) -> list[str]:
+        """The codes this instance knows, in order (a newer publisher may use a code added later: it stays in
+        the document, but filters, labels and HSDS output use what is known here)."""
+        terms = self.taxonomies[taxonomy].terms
+        return [c for c in codes if c in terms]
+
     def term(self, taxonomy: str, code: str) -> Term:
         return self.taxonomies[taxonomy].terms[code]
 

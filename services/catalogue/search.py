@@ -236,8 +236,8 @@ def _filters(q: SearchQuery, moment) -> list:
 def serving(areas) -> list[str]:
     """The area codes whose services serve someone in these areas: the areas and their districts, the
     municipality around a district (a city-wide service serves Kiiminki too), and all of Finland (online)."""
-    p, known = profile(), profile().taxonomies["area"].terms
-    out = [a for code in _clean(areas) if code in known
+    p = profile()
+    out = [a for code in p.known("area", _clean(areas))
            for a in [*p.with_descendants("area", code), *p.with_ancestors("area", [code])]]
     return list(dict.fromkeys(out + [NATIONWIDE])) if out else []
 

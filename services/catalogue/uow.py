@@ -3,9 +3,8 @@ from __future__ import annotations
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from services.kernel.consumer import Rejected
 from services.kernel.db import UnitOfWork, upsert_newer
-from services.kernel.errors import NotFound
+from services.kernel.errors import NotFound, Rejected
 
 from . import tables as t
 from .directory import exception_rows, opening_rows, read_model_row, tombstone_row
@@ -102,27 +101,19 @@ class Directory:
     def __init__(self, conn):
         self.conn = conn
 
-    def _owned(self, data: dict) -> None:
-        """A service id belongs to the organisation that first published it; another cannot take it over."""
-        owner = self.conn.execute(select(t.directory_service.c.organization_id).where(
-            t.directory_service.c.service_id == data["service_id"]).with_for_update()).scalar()
-        if owner is not None and owner != data["organization_id"]:
-            raise Rejected(f"service {data['service_id']} belongs to {owner}, not {data['organization_id']}")
-
     def apply_published(self, data: dict, event_id: str) -> bool:
-        self._owned(data)
         try:  # another instance's description, checked again where the contract cannot (times of day)
             row, openings, exceptions = read_model_row(data, event_id), opening_rows(data), exception_rows(data)
         except (ValueError, KeyError) as e:
             raise Rejected(f"unusable service description: {e}") from e
-        if not upsert_newer(self.conn, t.directory_service, "service_id", row):
+        if not upsert_newer(self.conn, t.directory_service, "service_id", row, owner_col="organization_id"):
             return False  # an older (re-delivered or re-published) version: nothing changes
         self._replace_hours(data["service_id"], openings, exceptions)
         return True
 
     def apply_withdrawn(self, data: dict, event_id: str) -> bool:
-        self._owned(data)
-        if not upsert_newer(self.conn, t.directory_service, "service_id", tombstone_row(data, event_id)):
+        if not upsert_newer(self.conn, t.directory_service, "service_id", tombstone_row(data, event_id),
+                            owner_col="organization_id"):
             return False
         self._replace_hours(data["service_id"], [], [])
         return True

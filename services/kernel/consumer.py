@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from . import broker, metrics
 from .contracts import ContractError, ContractRegistry
 from .db import is_transient
+from .errors import Rejected  # noqa: F401  (handlers raise it; the runner dead-letters it)
 from .events import CloudEvent, EnvelopeError, check, decode_record
 from .federation import Federation
 from .faults import crash_point
@@ -78,11 +79,6 @@ class _SeekToStoredOffsets(ConsumerRebalanceListener):
 
     def on_partitions_assigned(self, assigned):
         self.runner.seek_to_stored(assigned)
-
-
-class Rejected(Exception):
-    """Raised by a handler for a well-formed, signed event it must not apply (e.g. one organisation
-    claiming another's aggregate): the record is dead-lettered at once with this reason, not retried."""
 
 
 class ClusterChanged(Exception):

@@ -5,10 +5,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import bindparam, create_engine, text
+from sqlalchemy import bindparam, create_engine, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from .errors import Rejected
 from .outbox import Outbox
 
 KERNEL_MIGRATIONS = Path(__file__).parent / "migrations"
@@ -117,12 +118,21 @@ def ping(engine: Engine) -> None:
         c.execute(text("SELECT 1"))
 
 
-def upsert_newer(conn: Connection, table, key: str, values: dict, version_col: str = "version") -> bool:
+def upsert_newer(conn: Connection, table, key: str, values: dict, version_col: str = "version",
+                 owner_col: str | None = None) -> bool:
     """Insert or update a read-model row unless a newer version is already there.
 
     Events of one aggregate arrive in order per partition, but may be
-    re-delivered or re-published; versions make that harmless.
+    re-delivered or re-published; versions make that harmless. With
+    `owner_col`, a row belongs to the organisation that first wrote it:
+    another's values for the same key are refused (Rejected, dead-lettered),
+    however new their version.
     """
+    if owner_col is not None:
+        owner = conn.execute(select(table.c[owner_col]).where(table.c[key] == values[key])
+                             .with_for_update()).scalar()
+        if owner is not None and owner != values[owner_col]:
+            raise Rejected(f"{table.name} {values[key]} belongs to {owner}, not {values[owner_col]}")
     stmt = _upsert_statement(table, key, tuple(sorted(values)), version_col)
     return conn.execute(stmt, values).first() is not None
 

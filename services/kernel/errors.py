@@ -2,6 +2,11 @@
 from __future__ import annotations
 
 
+class Rejected(Exception):
+    """A well-formed, signed event that must not be applied (e.g. one organisation claiming another's
+    aggregate): the consumer runner dead-letters it at once with this reason, without retries."""
+
+
 class DomainError(Exception):
     status = 400
     title = "Bad request"

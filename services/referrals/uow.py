@@ -4,7 +4,6 @@ from __future__ import annotations
 from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from services.kernel.consumer import Rejected
 from services.kernel.db import UnitOfWork, upsert_newer
 from services.kernel.errors import Conflict, NotFound
 
@@ -226,11 +225,7 @@ class Targets:
     def apply(self, values: dict) -> bool:
         """A service id belongs to the organisation that first published it: another member's event about
         it is refused (dead-lettered), or referrals — and the client's sealed data — would follow it there."""
-        owner = self.conn.execute(select(t.service_target.c.organization_id).where(
-            t.service_target.c.service_id == values["service_id"]).with_for_update()).scalar()
-        if owner is not None and owner != values["organization_id"]:
-            raise Rejected(f"service {values['service_id']} belongs to {owner}, not {values['organization_id']}")
-        return upsert_newer(self.conn, t.service_target, "service_id", values)
+        return upsert_newer(self.conn, t.service_target, "service_id", values, owner_col="organization_id")
 
     def get_active(self, service_id) -> dict:
         row = self.conn.execute(select(t.service_target).where(

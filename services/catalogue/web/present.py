@@ -55,8 +55,8 @@ def shortened(t: Text | None, limit: int = SHORT_DESCRIPTION) -> Text | None:
 
 def labels(taxonomy: str, codes, lang: str) -> list[str]:
     """Term labels for the codes this instance knows (a newer publisher's new code is left out)."""
-    terms = profile().taxonomies[taxonomy].terms
-    return [terms[c].label(lang) for c in codes if c in terms]
+    p = profile()
+    return [p.term(taxonomy, c).label(lang) for c in p.known(taxonomy, codes)]
 
 
 def day_text(value: date | datetime | str, lang: str) -> str:
