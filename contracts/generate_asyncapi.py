@@ -1,7 +1,7 @@
 """Regenerate the channels, operations and messages of contracts/asyncapi.yaml.
 
-The event schemas (contracts/events) and the services' handler registries are
-the truth; this keeps the AsyncAPI document in step with them (the info,
+The event schemas (contracts/events), the service list (deploy/services.yaml:
+who produces what) and the services' handler registries are the truth; this keeps the AsyncAPI document in step with them (the info,
 servers and message-trait parts are kept as written). tests/unit/test_contracts.py
 fails when they disagree.
 
@@ -9,6 +9,7 @@ fails when they disagree.
 """
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -17,11 +18,12 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from services import attendance, catalogue, referrals, reporting  # noqa: E402
+from devstack import services as service_list  # noqa: E402
 from services.kernel.contracts import ContractRegistry  # noqa: E402
 
-PRODUCERS = {"catalogue": "catalogue", "referral": "referrals", "consent": "referrals", "attendance": "attendance"}
-DEFINITIONS = (catalogue.DEFINITION, referrals.DEFINITION, attendance.DEFINITION, reporting.DEFINITION)
+SPECS = service_list.load()
+PRODUCERS = {name: spec.name for spec in SPECS.values() for name in spec.produces}  # contract name -> service
+DEFINITIONS = tuple(importlib.import_module(f"services.{name}").DEFINITION for name in SPECS)
 
 
 def camel(name: str) -> str:
@@ -38,7 +40,7 @@ def render(doc: dict, reg: ContractRegistry) -> dict:
     for key, channel in doc["channels"].items():
         msgs = [k for k, m in messages.items() if reg.get(m["name"]).topic == channel["address"]]
         channel["messages"] = {k: {"$ref": f"#/components/messages/{k}"} for k in msgs}
-        producers = sorted({PRODUCERS[reg.get(messages[m]["name"]).name.split(".")[0]] for m in msgs})
+        producers = sorted({PRODUCERS[reg.get(messages[m]["name"]).name] for m in msgs})
         operations[f"{key}Produces"] = {
             "action": "send", "summary": f"Producers of {channel['address']}.", "channel": {"$ref": f"#/channels/{key}"},
             "messages": [{"$ref": f"#/channels/{key}/messages/{m}"} for m in msgs], "x-producers": producers}

@@ -62,7 +62,7 @@ def shared_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def pg(tmp_path_factory):
-    from services.kernel.embedded.postgres import EmbeddedPostgres
+    from devstack.postgres import EmbeddedPostgres
     server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", max_connections=300)
     try:
         server.start()
@@ -74,7 +74,7 @@ def pg(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def kafka(tmp_path_factory):
-    from services.kernel.embedded.kafka import EmbeddedKafka
+    from devstack.kafka import EmbeddedKafka
     port = free_port_range(2)
     broker = EmbeddedKafka(tmp_path_factory.mktemp("kafka"), port, port + 1, libs=KAFKA_LIBS)
     try:

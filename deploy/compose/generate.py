@@ -6,12 +6,12 @@
 
 Every organisation's service gets a web container (gunicorn), a relay
 container and, where the service consumes events, a consumer container; the
-regional reporting service likewise. Host ports follow the embedded stack
-(services/kernel/embedded/stack.py): reporting on the base port 8100,
-organisation i (0-based, in federation order) service s on
-8100 + 10*(i+1) + position of s in (referrals, catalogue, attendance) + 1.
+regional reporting service likewise. Which services exist, their processes and
+port slots come from deploy/services.yaml (devstack/services.py reads it), as
+for the embedded stack: reporting on the base port 8100, organisation i
+(0-based, in federation order) service s on 8100 + 10*(i+1) + slot of s.
 
-Only PyYAML is needed (to read the federation file), so this runs with any
+Only PyYAML is needed (to read the federation and service files), so this runs with any
 Python 3.11 that has it. tests/unit/test_compose.py fails when the committed
 outputs differ from what this renders.
 """
@@ -27,14 +27,12 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from devstack import services as service_list  # noqa: E402  (PyYAML only)
+
 FEDERATION_FILE = ROOT / "deploy" / "federation.yaml"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 PROMETHEUS_FILE = ROOT / "deploy" / "prometheus" / "prometheus.yml"
-
-# Kept equal to services.kernel.federation.SERVICE_KINDS and
-# services.kernel.embedded.stack.HAS_CONSUMER (the unit test checks both).
-SERVICE_KINDS = ("referrals", "catalogue", "attendance")
-HAS_CONSUMER = frozenset({"referrals", "catalogue", "reporting"})
 
 BASE_PORT = 8100
 WEB_PORT = 8000        # gunicorn inside every web container
@@ -82,7 +80,7 @@ class Instance:
 
     @property
     def workers(self) -> tuple[str, ...]:
-        return ("relay", "consumer") if self.service in HAS_CONSUMER else ("relay",)
+        return tuple(p for p in service_list.load()[self.service].processes if p != "web")
 
     def container(self, process: str) -> str:
         return self.name if process == "web" else f"{self.name}-{process}"
@@ -99,14 +97,16 @@ def instances(federation: dict) -> list[Instance]:
         if not SERVICE_NAME.match(org_id):
             raise ValueError(f"organisation id {org_id!r} cannot be part of a Compose service name")
         for svc in org["services"]:
-            if svc not in SERVICE_KINDS:
-                raise ValueError(f"{org_id}: unknown service {svc!r} (known: {', '.join(SERVICE_KINDS)})")
-            port = BASE_PORT + 10 * (i + 1) + SERVICE_KINDS.index(svc) + 1
+            known = service_list.organisation_services()
+            if svc not in known:
+                raise ValueError(f"{org_id}: unknown service {svc!r} (known: {', '.join(known)})")
+            port = service_list.load()[svc].port(BASE_PORT, i)
             result.append(Instance(org_id, svc, port, org.get("demo_signing_key_file"),
                                    encryption_key=org.get("demo_encryption_key_file"),
                                    pathway_secret=federation.get("demo_pathway_secret_file")))
     region = federation["region_reporting"]["org"]
-    result.append(Instance(region, "reporting", BASE_PORT, None, reporting=True))
+    for svc in service_list.regional_services():
+        result.append(Instance(region, svc, service_list.load()[svc].port(BASE_PORT, None), None, reporting=True))
     return result
 
 

@@ -4,6 +4,6 @@ from pathlib import Path
 from services.kernel.worker import ServiceDefinition
 
 from .handlers import handlers
-from .uow import AttendanceUnitOfWork
+from .repositories import AttendanceUnitOfWork
 
 DEFINITION = ServiceDefinition("attendance", AttendanceUnitOfWork, Path(__file__).parent / "migrations", handlers)

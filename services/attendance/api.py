@@ -2,7 +2,7 @@
 from flask_smorest import Blueprint
 
 from services.kernel.auth import Role, current_actor, requires
-from services.kernel.web import request_uow as _uow
+from services.kernel.http_app import new_uow
 
 from . import service
 from .schemas import EncounterIn, EncounterOut
@@ -17,7 +17,7 @@ SECURITY = [{"bearer": []}]
 @bp.response(201, EncounterOut)
 @bp.doc(security=SECURITY)
 def record(body):
-    return service.record_encounter(_uow, current_actor(), **body)
+    return service.record_encounter(new_uow, current_actor(), **body)
 
 
 @bp.get("/encounters")
@@ -25,4 +25,4 @@ def record(body):
 @bp.response(200, EncounterOut(many=True))
 @bp.doc(security=SECURITY)
 def list_encounters():
-    return service.list_encounters(_uow)
+    return service.list_encounters(new_uow)

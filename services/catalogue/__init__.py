@@ -5,6 +5,6 @@ from pathlib import Path
 from services.kernel.worker import ServiceDefinition
 
 from .handlers import handlers
-from .uow import CatalogueUnitOfWork
+from .repositories import CatalogueUnitOfWork
 
 DEFINITION = ServiceDefinition("catalogue", CatalogueUnitOfWork, Path(__file__).parent / "migrations", handlers)

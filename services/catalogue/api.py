@@ -8,7 +8,7 @@ from marshmallow import fields, validate
 
 from services.kernel.auth import Role, current_actor, requires
 from services.kernel.schemas import StrictSchema
-from services.kernel.web import request_uow as _uow
+from services.kernel.http_app import new_uow
 
 from . import service
 from .domain import DRAFT, WITHDRAWN
@@ -32,7 +32,7 @@ class StatusFilter(StrictSchema):
 def create_service(body):
     """Create a service: published at once (status active) or kept as a draft."""
     status = body.pop("status")
-    return service.create_service(_uow, current_actor(), body, status)
+    return service.create_service(new_uow, current_actor(), body, status)
 
 
 @bp.get("/services")
@@ -41,7 +41,7 @@ def create_service(body):
 @bp.response(200, ServiceOut(many=True))
 @bp.doc(**SECURED)
 def list_services(args):
-    return service.own_services(_uow, args.get("status"))
+    return service.own_services(new_uow, args.get("status"))
 
 
 @bp.get("/services/<uuid:service_id>")
@@ -49,7 +49,7 @@ def list_services(args):
 @bp.response(200, ServiceOut)
 @bp.doc(**SECURED)
 def get_service(service_id):
-    return service.get_service(_uow, service_id)
+    return service.get_service(new_uow, service_id)
 
 
 @bp.put("/services/<uuid:service_id>")
@@ -59,12 +59,12 @@ def get_service(service_id):
 @bp.doc(**SECURED)
 def update_service(body, service_id):
     """Replace the description; a public service is announced again with a new version."""
-    return service.update_service(_uow, current_actor(), service_id, body)
+    return service.update_service(new_uow, current_actor(), service_id, body)
 
 
 def _status_route(action: str, doc: str):
     def view(body, service_id):
-        return service.change_status(_uow, current_actor(), service_id, action, body.get("reason"))
+        return service.change_status(new_uow, current_actor(), service_id, action, body.get("reason"))
     view.__name__ = f"{action}_service"
     view.__doc__ = doc
     view = bp.doc(**SECURED)(bp.response(200, ServiceOut)(bp.arguments(StatusChange, required=False)(view)))
@@ -83,7 +83,7 @@ _status_route("withdraw", f"Withdraw: {WITHDRAWN} services disappear from every 
 @bp.response(201, LocationOut)
 @bp.doc(**SECURED)
 def create_location(body):
-    return service.create_location(_uow, current_actor(), body)
+    return service.create_location(new_uow, current_actor(), body)
 
 
 @bp.get("/locations")
@@ -91,7 +91,7 @@ def create_location(body):
 @bp.response(200, LocationOut(many=True))
 @bp.doc(**SECURED)
 def list_locations():
-    return service.own_locations(_uow)
+    return service.own_locations(new_uow)
 
 
 @bp.get("/locations/<uuid:location_id>")
@@ -99,7 +99,7 @@ def list_locations():
 @bp.response(200, LocationOut)
 @bp.doc(**SECURED)
 def get_location(location_id):
-    return service.get_location(_uow, location_id)
+    return service.get_location(new_uow, location_id)
 
 
 @bp.put("/locations/<uuid:location_id>")
@@ -109,7 +109,7 @@ def get_location(location_id):
 @bp.doc(**SECURED)
 def update_location(body, location_id):
     """Change a location; every public service given there is announced again."""
-    return service.update_location(_uow, current_actor(), location_id, body)
+    return service.update_location(new_uow, current_actor(), location_id, body)
 
 
 @bp.delete("/locations/<uuid:location_id>")
@@ -118,4 +118,4 @@ def update_location(body, location_id):
 @bp.doc(**SECURED)
 def remove_location(location_id):
     """Remove a location no service (other than withdrawn ones) is given at; 409 location-in-use otherwise."""
-    service.remove_location(_uow, current_actor(), location_id)
+    service.remove_location(new_uow, current_actor(), location_id)

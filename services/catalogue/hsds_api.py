@@ -23,7 +23,7 @@ from marshmallow import fields, validate, validates_schema
 from services.kernel.auth import Role, current_actor, requires
 from services.kernel.errors import Invalid
 from services.kernel.schemas import StrictSchema, Timestamp, ValidationError
-from services.kernel.web import request_uow as _uow
+from services.kernel.http_app import new_uow
 
 from . import hsds_service, importer
 from .hsds import HSDS_VERSION
@@ -127,9 +127,9 @@ def list_services(args):
     """Services of the whole federation (temporarily closed ones too, with their alert)."""
     shape = "full" if args["full"] else "minimal" if args["minimal"] else "list"
     if args["format"] == "ndjson":
-        items = hsds_service.each_service(_uow, _filters(args), args["lang"], shape)
+        items = hsds_service.each_service(new_uow, _filters(args), args["lang"], shape)
         return Response("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items), mimetype=NDJSON)
-    return hsds_service.list_services(_uow, _filters(args), args["lang"], shape, args["page"],
+    return hsds_service.list_services(new_uow, _filters(args), args["lang"], shape, args["page"],
                                       args["per_page"]).envelope()
 
 
@@ -138,7 +138,7 @@ def list_services(args):
 @bp.response(200)
 def get_service(args, service_id):
     """A fully nested service."""
-    return hsds_service.get_service(_uow, service_id, args["lang"])
+    return hsds_service.get_service(new_uow, service_id, args["lang"])
 
 
 @bp.get("/organizations")
@@ -146,7 +146,7 @@ def get_service(args, service_id):
 @bp.response(200)
 def list_organizations(args):
     return _listing(args, lambda page, per_page: hsds_service.list_organizations(
-        _uow, args.get("search"), args["lang"], args["full"], args["full_service"], page, per_page))
+        new_uow, args.get("search"), args["lang"], args["full"], args["full_service"], page, per_page))
 
 
 @bp.get("/organizations/<uuid:organization_id>")
@@ -154,7 +154,7 @@ def list_organizations(args):
 @bp.response(200)
 def get_organization(args, organization_id):
     """An organisation with its services (one-to-one fields, or fully nested with full_service) and locations."""
-    return hsds_service.get_organization(_uow, organization_id, args["lang"], args["full_service"])
+    return hsds_service.get_organization(new_uow, organization_id, args["lang"], args["full_service"])
 
 
 @bp.get("/service_at_locations")
@@ -162,14 +162,14 @@ def get_organization(args, organization_id):
 @bp.response(200)
 def list_services_at_locations(args):
     return _listing(args, lambda page, per_page: hsds_service.list_services_at_locations(
-        _uow, _filters(args), args["lang"], args["full"], page, per_page))
+        new_uow, _filters(args), args["lang"], args["full"], page, per_page))
 
 
 @bp.get("/service_at_locations/<uuid:sal_id>")
 @bp.arguments(Lang, location="query")
 @bp.response(200)
 def get_service_at_location(args, sal_id):
-    return hsds_service.get_service_at_location(_uow, sal_id, args["lang"])
+    return hsds_service.get_service_at_location(new_uow, sal_id, args["lang"])
 
 
 @bp.get("/taxonomies")
@@ -208,7 +208,7 @@ def get_taxonomy_term(args, term_id):
 @bp.response(200, content_type="application/zip")
 def export(args):
     """The matching services as an HSDS 3.0 tabular data package: datapackage.json and one CSV per table."""
-    name, data = hsds_service.export(_uow, _filters(args), args["lang"])
+    name, data = hsds_service.export(new_uow, _filters(args), args["lang"])
     return Response(data, mimetype="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -227,7 +227,7 @@ def import_package(args):
 
     All or nothing: rows that do not map to the profile are listed in a 422 problem
     (`errors`: file, row (line in the CSV file), id, reason). Texts are taken as Finnish."""
-    return importer.import_package(_uow, current_actor(), _upload(), args["status"], args.get("organization_id"))
+    return importer.import_package(new_uow, current_actor(), _upload(), args["status"], args.get("organization_id"))
 
 
 def _upload() -> bytes:

@@ -35,12 +35,14 @@ def consumer(bootstrap: str, group_id: str | None, timeout_ms: int = 10_000, **o
     return KafkaConsumer(**cfg)
 
 
-def topic_plan(topics_file: Path) -> list[NewTopic]:
+def topic_plan(topics_file: Path, prefix: str = "") -> list[NewTopic]:
+    """The topics of `topics_file` and their dead-letter twins, each name after `prefix`."""
     spec = yaml.safe_load(Path(topics_file).read_text(encoding="utf-8"))
     rf = spec["defaults"]["replication_factor"]
     isr = str(spec["defaults"]["min_insync_replicas"])
     plan = []
     for name, t in spec["topics"].items():
+        name = prefix + name
         plan.append(NewTopic(name, t["partitions"], rf, topic_configs={"min.insync.replicas": isr}))
         dlt = spec["dead_letter"]
         plan.append(NewTopic(name + DLT_SUFFIX, dlt["partitions"], rf,
@@ -48,12 +50,12 @@ def topic_plan(topics_file: Path) -> list[NewTopic]:
     return plan
 
 
-def ensure_topics(bootstrap: str, topics_file: Path, timeout_ms: int = 15_000) -> list[str]:
+def ensure_topics(bootstrap: str, topics_file: Path, timeout_ms: int = 15_000, prefix: str = "") -> list[str]:
     """Create every topic in the plan that does not exist yet; return the names created."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms)
     try:
         existing = set(admin.list_topics())
-        missing = [t for t in topic_plan(topics_file) if t.name not in existing]
+        missing = [t for t in topic_plan(topics_file, prefix) if t.name not in existing]
         if missing:
             try:
                 admin.create_topics(missing, timeout_ms=timeout_ms)

@@ -20,6 +20,7 @@ class Settings:
     pathway_secret_file: Path | None = None
     contracts_dir: Path = PROJECT_ROOT / "contracts"
     topics_file: Path = PROJECT_ROOT / "deploy" / "topics.yaml"
+    topic_prefix: str = ""   # a namespace before every topic name (e.g. one per test module); none in production
     outbox_retention_hours: float = 24 * 7
     consumer_max_retries: int = 5
     kafka_client_timeout_ms: int = 10_000
@@ -53,6 +54,7 @@ class Settings:
             encryption_key_file=Path(enc) if enc else None,
             pathway_secret_file=Path(secret) if secret else None,
             topics_file=Path(env.get("TOPICS_FILE", PROJECT_ROOT / "deploy" / "topics.yaml")),
+            topic_prefix=env.get("TOPIC_PREFIX", ""),
             outbox_retention_hours=float(env.get("OUTBOX_RETENTION_HOURS", 24 * 7)),
             consumer_max_retries=int(env.get("CONSUMER_MAX_RETRIES", 5)),
             kafka_client_timeout_ms=int(env.get("KAFKA_CLIENT_TIMEOUT_MS", 10_000)),

@@ -97,7 +97,7 @@ class ConsumerRunner:
     def __init__(self, *, group: str, bootstrap: str, engine, uow_factory, handlers: Handlers,
                  federation: Federation, contracts: ContractRegistry, max_retries: int = 5,
                  timeout_ms: int = 10_000, topics: list[str] | None = None, topics_file=None,
-                 batch_size: int = 100):
+                 topic_prefix: str = "", batch_size: int = 100):
         self.group = group
         self.bootstrap = bootstrap
         self.engine = engine
@@ -109,6 +109,7 @@ class ConsumerRunner:
         self.timeout_ms = timeout_ms
         self.topics = topics or handlers.topics(contracts)
         self.topics_file = topics_file
+        self.topic_prefix = topic_prefix
         self.batch_size = batch_size
         self._cluster_id = None
         self.consumer = None
@@ -126,7 +127,7 @@ class ConsumerRunner:
 
     def seek_to_stored(self, assigned) -> None:
         if self.topics_file is not None:  # every (re)join: is this still the cluster our offsets refer to?
-            reconcile_cluster(self.engine, self.bootstrap, self.topics_file)
+            reconcile_cluster(self.engine, self.bootstrap, self.topics_file, self.topic_prefix)
             self._cluster_id = cluster_id(self.bootstrap)
         stored = self.stored_offsets()
         ends = self._end_offsets(assigned)
@@ -135,7 +136,8 @@ class ConsumerRunner:
         if beyond:
             # the log is shorter than what we applied: the broker lost its data (or a topic was recreated)
             log.warning("%s: stored offsets beyond the log end for %s", self.group, beyond)
-            if self.topics_file is None or not reconcile_cluster(self.engine, self.bootstrap, self.topics_file):
+            if self.topics_file is None or not reconcile_cluster(self.engine, self.bootstrap, self.topics_file,
+                                                                 self.topic_prefix):
                 with self.engine.begin() as conn:
                     reset_offsets(conn, beyond)
             stored = self.stored_offsets()
@@ -383,7 +385,7 @@ class ConsumerRunner:
 
     def start(self):
         if self.topics_file is not None:
-            reconcile_cluster(self.engine, self.bootstrap, self.topics_file)
+            reconcile_cluster(self.engine, self.bootstrap, self.topics_file, self.topic_prefix)
         self.consumer = broker.consumer(self.bootstrap, self.group, self.timeout_ms)
         for topic in self.topics:  # know the partitions before joining: a leader without them assigns nothing
             self.consumer.partitions_for_topic(topic)

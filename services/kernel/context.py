@@ -40,7 +40,7 @@ def build_context(settings: Settings, *, uow_class: type[UnitOfWork], migrations
     if run_migrations:
         migrate(settings.database_url, migrations)
     federation = Federation.load(settings.federation_file)
-    contracts = registry(str(settings.contracts_dir))
+    contracts = registry(str(settings.contracts_dir), settings.topic_prefix)
     writer = None
     key_file = settings.signing_key_file
     if key_file is None:

@@ -50,7 +50,7 @@ def parse_type(event_type: str) -> tuple[str, int]:
 
 
 class ContractRegistry:
-    def __init__(self, contracts_dir: Path):
+    def __init__(self, contracts_dir: Path, topic_prefix: str = ""):
         self._contracts: dict[str, Contract] = {}
         for path in sorted((Path(contracts_dir) / "events").glob("*/v*.json")):
             schema = json.loads(path.read_text(encoding="utf-8"))
@@ -58,7 +58,7 @@ class ContractRegistry:
             contract = Contract(
                 name=path.parent.name,
                 version=int(path.stem[1:]),
-                topic=schema["x-topic"],
+                topic=topic_prefix + schema["x-topic"],
                 producer_field=schema.get("x-producer-field"),
                 schema=schema,
                 validator=Draft202012Validator(schema, format_checker=FormatChecker()),
@@ -95,5 +95,5 @@ class ContractRegistry:
 
 
 @lru_cache(maxsize=8)
-def registry(contracts_dir: str) -> ContractRegistry:
-    return ContractRegistry(Path(contracts_dir))
+def registry(contracts_dir: str, topic_prefix: str = "") -> ContractRegistry:
+    return ContractRegistry(Path(contracts_dir), topic_prefix)

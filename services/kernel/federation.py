@@ -10,8 +10,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from .config import PROJECT_ROOT
 
-SERVICE_KINDS = ("referrals", "catalogue", "attendance")
-
 
 @dataclass(frozen=True)
 class Organisation:

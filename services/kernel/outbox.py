@@ -85,8 +85,9 @@ def requeue_retained(engine: Engine) -> int:
 
 class Relay:
     def __init__(self, engine: Engine, bootstrap: str, *, retention_hours: float = 168,
-                 batch_size: int = 500, timeout_ms: int = 10_000, topics_file=None):
+                 batch_size: int = 500, timeout_ms: int = 10_000, topics_file=None, topic_prefix: str = ""):
         self.topics_file = topics_file
+        self.topic_prefix = topic_prefix
         self.engine = engine
         self.bootstrap = bootstrap
         self.retention_hours = retention_hours
@@ -179,14 +180,14 @@ class Relay:
             dbapi.execute(f"LISTEN {CHANNEL}")
             log.info("relay: leader, listening")
             if self.topics_file is not None:
-                reconcile_cluster(self.engine, self.bootstrap, self.topics_file)
+                reconcile_cluster(self.engine, self.bootstrap, self.topics_file, self.topic_prefix)
             last_check = time.monotonic()
             while not stop.is_set():
                 while self.publish_pending():
                     pass
                 self.backlog()
                 if self.topics_file is not None and time.monotonic() - last_check > 15:
-                    reconcile_cluster(self.engine, self.bootstrap, self.topics_file)
+                    reconcile_cluster(self.engine, self.bootstrap, self.topics_file, self.topic_prefix)
                     last_check = time.monotonic()
                 if time.monotonic() - self._last_cleanup > 60:
                     self.cleanup()

@@ -30,7 +30,7 @@ def cluster_id(bootstrap: str, timeout_ms: int = 5000) -> str:
         admin.close()
 
 
-def reconcile_cluster(engine, bootstrap: str, topics_file: Path) -> bool:
+def reconcile_cluster(engine, bootstrap: str, topics_file: Path, topic_prefix: str = "") -> bool:
     """Compare the broker's cluster id with the stored one; recover if it changed. True if it did."""
     current = cluster_id(bootstrap)
     with engine.begin() as conn:
@@ -40,7 +40,7 @@ def reconcile_cluster(engine, bootstrap: str, topics_file: Path) -> bool:
         if stored == current:
             return False
         log.warning("Kafka cluster changed (%s -> %s): the broker lost its data; recovering", stored, current)
-        broker.ensure_topics(bootstrap, topics_file)
+        broker.ensure_topics(bootstrap, topics_file, prefix=topic_prefix)
         reset_offsets(conn)
         n = requeue(conn)
         conn.execute(update(kafka_cluster).where(kafka_cluster.c.id == 1)

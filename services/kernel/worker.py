@@ -75,13 +75,13 @@ def consumer_for(defn: ServiceDefinition, ctx: ServiceContext) -> ConsumerRunner
     return ConsumerRunner(group=s.consumer_group, bootstrap=s.kafka_bootstrap_servers, engine=ctx.engine,
                           uow_factory=ctx.uow, handlers=defn.handlers, federation=ctx.federation,
                           contracts=ctx.contracts, max_retries=s.consumer_max_retries,
-                          timeout_ms=s.kafka_client_timeout_ms, topics_file=s.topics_file)
+                          timeout_ms=s.kafka_client_timeout_ms, topics_file=s.topics_file, topic_prefix=s.topic_prefix)
 
 
 def relay_for(ctx: ServiceContext) -> Relay:
     s = ctx.settings
     return Relay(ctx.engine, s.kafka_bootstrap_servers, retention_hours=s.outbox_retention_hours,
-                 timeout_ms=s.kafka_client_timeout_ms, topics_file=s.topics_file)
+                 timeout_ms=s.kafka_client_timeout_ms, topics_file=s.topics_file, topic_prefix=s.topic_prefix)
 
 
 def main(defn: ServiceDefinition, argv=None) -> None:

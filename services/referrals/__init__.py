@@ -5,7 +5,7 @@ from pathlib import Path
 from services.kernel.worker import Job, ServiceDefinition
 
 from .handlers import handlers
-from .uow import ReferralsUnitOfWork
+from .repositories import ReferralsUnitOfWork
 
 
 def _escalate(ctx):

@@ -3,7 +3,7 @@ from flask import request
 from flask_smorest import Blueprint
 
 from services.kernel.auth import Role, current_actor, requires
-from services.kernel.web import request_uow as _uow
+from services.kernel.http_app import new_uow
 
 from . import service
 from .schemas import (ActionIn, ClientDetailOut, ClientIn, ClientListArgs, ClientOut, ConsentIn, ConsentOut,
@@ -26,7 +26,7 @@ def purpose():
 @bp.response(201, ClientOut)
 @bp.doc(security=SECURITY)
 def register_client(body):
-    return service.register_client(_uow, current_actor(), body, purpose=purpose())
+    return service.register_client(new_uow, current_actor(), body, purpose=purpose())
 
 
 @bp.get("/clients")
@@ -35,7 +35,7 @@ def register_client(body):
 @bp.response(200, ClientOut(many=True))
 @bp.doc(security=SECURITY)
 def list_clients(args):
-    return service.list_clients(_uow, current_actor(), args.get("search"), args["per_page"],
+    return service.list_clients(new_uow, current_actor(), args.get("search"), args["per_page"],
                                 (args["page"] - 1) * args["per_page"], purpose=purpose())
 
 
@@ -44,7 +44,7 @@ def list_clients(args):
 @bp.response(200, ClientDetailOut)
 @bp.doc(security=SECURITY)
 def get_client(client_id):
-    client, consents = service.get_client(_uow, current_actor(), client_id, purpose=purpose())
+    client, consents = service.get_client(new_uow, current_actor(), client_id, purpose=purpose())
     return {**client.__dict__, "consents": consents}
 
 
@@ -53,7 +53,7 @@ def get_client(client_id):
 @bp.response(200, ConsentOut(many=True))
 @bp.doc(security=SECURITY)
 def list_consents(client_id):
-    return service.get_client(_uow, current_actor(), client_id, purpose=purpose())[1]
+    return service.get_client(new_uow, current_actor(), client_id, purpose=purpose())[1]
 
 
 @bp.post("/clients/<uuid:client_id>/consents")
@@ -62,7 +62,7 @@ def list_consents(client_id):
 @bp.response(201, ConsentOut)
 @bp.doc(security=SECURITY)
 def record_consent(body, client_id):
-    return service.record_consent(_uow, current_actor(), client_id, body, purpose=purpose())
+    return service.record_consent(new_uow, current_actor(), client_id, body, purpose=purpose())
 
 
 @bp.post("/clients/<uuid:client_id>/consents/<uuid:consent_id>/withdraw")
@@ -70,7 +70,7 @@ def record_consent(body, client_id):
 @bp.response(200, ConsentOut)
 @bp.doc(security=SECURITY)
 def withdraw_consent(client_id, consent_id):
-    return service.withdraw_consent(_uow, current_actor(), client_id, consent_id, purpose=purpose())
+    return service.withdraw_consent(new_uow, current_actor(), client_id, consent_id, purpose=purpose())
 
 
 @bp.get("/clients/<uuid:client_id>/data-report")
@@ -79,7 +79,7 @@ def withdraw_consent(client_id, consent_id):
 @bp.doc(security=SECURITY)
 def data_report(client_id):
     """Who used and who received the client's data (registrar)."""
-    return service.data_report(_uow, current_actor(), client_id, purpose=purpose())
+    return service.data_report(new_uow, current_actor(), client_id, purpose=purpose())
 
 
 @bp.post("/referrals")
@@ -88,7 +88,7 @@ def data_report(client_id):
 @bp.response(201, ReferralOut)
 @bp.doc(security=SECURITY)
 def send(body):
-    return service.send_referral(_uow, current_actor(), body["client_id"], body["service_id"],
+    return service.send_referral(new_uow, current_actor(), body["client_id"], body["service_id"],
                                  body.get("categories"), body.get("note"), purpose=purpose())
 
 
@@ -99,7 +99,7 @@ def send(body):
 @bp.doc(security=SECURITY)
 def list_referrals(args):
     page, per_page = args.pop("page"), args.pop("per_page")
-    items, total = service.list_referrals(_uow, current_actor(), box=args.get("box"), status=args.get("state"),
+    items, total = service.list_referrals(new_uow, current_actor(), box=args.get("box"), status=args.get("state"),
                                           service_id=args.get("service_id"), since=args.get("since"),
                                           until=args.get("until"), limit=per_page, offset=(page - 1) * per_page)
     return {"items": items, "total": total, "page": page, "per_page": per_page}
@@ -110,7 +110,7 @@ def list_referrals(args):
 @bp.response(200, ReferralDetailOut)
 @bp.doc(security=SECURITY)
 def get_referral(referral_id):
-    return service.get_referral(_uow, current_actor(), referral_id, purpose=purpose())
+    return service.get_referral(new_uow, current_actor(), referral_id, purpose=purpose())
 
 
 @bp.get("/referrals/<uuid:referral_id>/history")
@@ -118,7 +118,7 @@ def get_referral(referral_id):
 @bp.response(200, HistoryOut(many=True))
 @bp.doc(security=SECURITY)
 def referral_history(referral_id):
-    return service.history(_uow, current_actor(), referral_id)
+    return service.history(new_uow, current_actor(), referral_id)
 
 
 @bp.post("/referrals/<uuid:referral_id>/<any(accept,reject,start,hold,complete,fail,cancel):action>")
@@ -128,7 +128,7 @@ def referral_history(referral_id):
 @bp.doc(security=SECURITY)
 def act(body, referral_id, action):
     """accept | reject | start | hold | complete | fail | cancel; reject, cancel, hold and fail need a reason_code."""
-    return service.act_on_referral(_uow, current_actor(), referral_id, action, body.get("reason_code"),
+    return service.act_on_referral(new_uow, current_actor(), referral_id, action, body.get("reason_code"),
                                    body.get("reason_text"), purpose=purpose())
 
 
@@ -138,7 +138,7 @@ def act(body, referral_id, action):
 @bp.response(201, OutcomeOut)
 @bp.doc(security=SECURITY)
 def record_outcome(body, referral_id):
-    return service.record_outcome(_uow, current_actor(), referral_id, body["point"], body["outcome"],
+    return service.record_outcome(new_uow, current_actor(), referral_id, body["point"], body["outcome"],
                                   body.get("detail"), purpose=purpose())
 
 
@@ -148,7 +148,7 @@ def record_outcome(body, referral_id):
 @bp.doc(security=SECURITY)
 def targets():
     """Services of the federation a referral can be sent to (from the catalogue events)."""
-    return service.list_targets(_uow)
+    return service.list_targets(new_uow)
 
 
 @bp.get("/inbox")
@@ -157,4 +157,4 @@ def targets():
 @bp.doc(security=SECURITY)
 def inbox():
     """What needs action: new incoming, awaiting answer, escalated, follow-ups due."""
-    return service.inbox(_uow, current_actor())
+    return service.inbox(new_uow, current_actor())

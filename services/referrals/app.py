@@ -1,4 +1,4 @@
-from services.kernel.web import create_service_app, enable_browser_sessions
+from services.kernel.http_app import create_service_app, enable_browser_sessions
 
 from . import DEFINITION
 from .api import bp

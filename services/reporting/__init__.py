@@ -4,6 +4,6 @@ from pathlib import Path
 from services.kernel.worker import ServiceDefinition
 
 from .handlers import handlers
-from .uow import ReportingUnitOfWork
+from .repositories import ReportingUnitOfWork
 
 DEFINITION = ServiceDefinition("reporting", ReportingUnitOfWork, Path(__file__).parent / "migrations", handlers)

@@ -2,7 +2,7 @@
 from flask import current_app, render_template
 from flask_smorest import Blueprint
 
-from services.kernel.web import request_uow as _uow
+from services.kernel.http_app import new_uow
 
 from . import service
 
@@ -14,11 +14,11 @@ pages = Blueprint("reporting_pages", __name__, template_folder="templates")
 @bp.response(200)
 def counts():
     """Events per organisation and type; people-related counts under 5 are shown as "<5"."""
-    return service.counts(_uow)
+    return service.counts(new_uow)
 
 
 @pages.get("/")
 def dashboard():
     ctx = current_app.extensions["yhd"]
     names = {o.id: o.display_name("fi") for o in ctx.federation.organisations.values()}
-    return render_template("dashboard.html", table=service.counts(_uow), names=names)
+    return render_template("dashboard.html", table=service.counts(new_uow), names=names)

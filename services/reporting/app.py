@@ -1,4 +1,4 @@
-from services.kernel.web import create_service_app
+from services.kernel.http_app import create_service_app
 
 from . import DEFINITION
 from .api import bp, pages

@@ -27,7 +27,7 @@ def stack(tmp_path_factory):
     env = {**os.environ, "YHD_KAFKA_LIBS": str(KAFKA_LIBS)}
     log = open(var / "launcher.log", "wb")
     t0 = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "services.kernel.embedded.stack", "--var", str(var),
+    proc = subprocess.Popen([sys.executable, "-m", "devstack.stack", "--var", str(var),
                              "--base-port", str(base), "--kafka-port", str(base + 55)],
                             cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     stack_json = var / "stack.json"

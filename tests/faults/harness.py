@@ -18,7 +18,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 from services.kernel.config import PROJECT_ROOT, sqlalchemy_url
-from services.kernel.embedded.stack import Stack
+from devstack.stack import Stack
 from services.kernel.federation import Federation
 from tests.support.people import consent_to, synthetic_client
 

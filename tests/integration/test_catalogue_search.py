@@ -20,7 +20,7 @@ from services.catalogue.profile import profile
 from services.catalogue.schemas import ServiceIn
 from services.catalogue.search import SearchQuery, search
 from services.catalogue.tables import directory_service
-from services.catalogue.uow import Directory
+from services.catalogue.repositories import Directory
 from services.kernel.config import PROJECT_ROOT, sqlalchemy_url
 from services.kernel.contracts import registry
 from services.kernel.db import make_engine, migrate

@@ -21,6 +21,8 @@ import pytest
 import yaml
 from jsonschema.validators import validator_for
 
+from devstack import services as service_list
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 FEDERATION_FILE = ROOT / "deploy" / "federation.yaml"
@@ -33,7 +35,7 @@ COMPOSE_SCHEMA = Path(__file__).resolve().parents[2].parent / "shared" / "compos
 APP_DIR = "/app"  # WORKDIR of deploy/Dockerfile; the image holds the repository's deploy/ there
 BASE_PORT = 8100
 PORT_OFFSET = {"referrals": 1, "catalogue": 2, "attendance": 3}  # as the embedded stack
-CONSUMING = {"referrals", "catalogue", "reporting"}
+CONSUMING = {name for name, spec in service_list.load().items() if spec.consumes_events}
 WEB_PORT, METRICS_PORT = 8000, 9100
 METRICS = ("yhd_http_request_duration_seconds", "yhd_events_published_total", "yhd_events_consumed_total",
            "yhd_events_dead_lettered_total", "yhd_outbox_backlog", "yhd_consumer_lag", "yhd_relay_errors_total")
@@ -233,11 +235,12 @@ def test_compose_file_is_up_to_date_with_the_generator(generator, federation):
         "deploy/prometheus/prometheus.yml is out of date: run .venv/bin/python deploy/compose/generate.py"
 
 
-def test_generator_agrees_with_the_kernel(generator):
-    from services.kernel.embedded.stack import HAS_CONSUMER
-    from services.kernel.federation import SERVICE_KINDS
-    assert tuple(generator.SERVICE_KINDS) == tuple(SERVICE_KINDS)
-    assert set(generator.HAS_CONSUMER) == set(HAS_CONSUMER) == CONSUMING
+def test_generator_runs_the_processes_of_the_service_list(generator, federation):
+    for inst in generator.instances(federation):
+        spec = service_list.load()[inst.service]
+        assert ("web",) + inst.workers == spec.processes
+        assert inst.host_port == spec.port(generator.BASE_PORT, None if inst.reporting else
+                                           list(federation["organisations"]).index(inst.org))
 
 
 # -- files the Compose file refers to ---------------------------------------------

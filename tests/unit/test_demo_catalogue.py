@@ -9,9 +9,10 @@ import uuid
 import pytest
 import yaml
 
+from devstack.client import pick_target
+from devstack.demo import demo_catalogue, service_body
 from services.catalogue.schemas import LocationIn, ServiceCreate
 from services.kernel.config import PROJECT_ROOT
-from services.kernel.embedded.demo import demo_catalogue, pick_target, service_body
 
 FICTIONAL_PHONE = re.compile(r"^\+358 40 000 01\d\d$")
 FICTIONAL_MAIL = re.compile(r"@example\.(fi|org)$")

@@ -6,7 +6,7 @@ import uuid
 from flask import redirect, request, url_for
 
 from services.kernel.errors import NotFound
-from services.kernel.web import request_uow as _uow
+from services.kernel.http_app import new_uow
 
 from ..profile import DAYS, profile
 from . import filters, hours, present, reads
@@ -26,7 +26,7 @@ def search():
     f = filters.parse(request.args, moment.date())
     results = None
     if f.query is not None:
-        found = reads.find_services(_uow, f.query)
+        found = reads.find_services(new_uow, f.query)
         results = {"total": found.total, "page": found.page, "pages": found.total_pages,
                    "cards": [{**present.card(h.row, lang(), moment.date(), org_name), "open_now": h.open_now}
                              for h in found.hits]}
@@ -43,7 +43,7 @@ def service(service_id: str):
     except ValueError:
         raise NotFound("Not a service id.", code="unknown-service") from None
     moment = now()
-    row = reads.public_service(_uow, service_id, moment)
+    row = reads.public_service(new_uow, service_id, moment)
     view = present.detail(row, lang(), moment.date(), org_name)
     view["open_now"] = row["open_now"]
     return render("service.html", service=view)

@@ -4,7 +4,7 @@ from werkzeug.datastructures import MultiDict
 
 from services.kernel.auth import Role, current_actor, requires
 from services.kernel.errors import DomainError
-from services.kernel.web import request_uow as _uow
+from services.kernel.http_app import new_uow
 
 from .. import service
 from ..clients import GENDERS, LANGUAGES
@@ -27,7 +27,7 @@ def page_number() -> int:
 def clients():
     search = request.args.get("search", "").strip()[:100]
     page = page_number()
-    found = service.list_clients(_uow, current_actor(), search or None, PER_PAGE + 1, (page - 1) * PER_PAGE,
+    found = service.list_clients(new_uow, current_actor(), search or None, PER_PAGE + 1, (page - 1) * PER_PAGE,
                                  purpose=PURPOSE)
     return render("clients.html", active="clients", clients=found[:PER_PAGE], more=len(found) > PER_PAGE,
                   page=page, search=search)
@@ -47,7 +47,7 @@ def new_client():
     if errors:
         return new_client_page(422, request.form, errors, t("form.check"))
     try:
-        client = service.register_client(_uow, current_actor(), fields, purpose=PURPOSE)
+        client = service.register_client(new_uow, current_actor(), fields, purpose=PURPOSE)
     except DomainError as e:
         return new_client_page(e.status, request.form, forms.field_errors(e), error_message(e),
                                existing=e.extra.get("client_id"))
@@ -63,9 +63,9 @@ def recipients() -> list[tuple[str, str]]:
 
 def client_page(client_id, status=200, form=None, errors=None, error=None):
     actor = current_actor()
-    client, consents = service.get_client(_uow, actor, client_id, purpose=PURPOSE)
+    client, consents = service.get_client(new_uow, actor, client_id, purpose=PURPOSE)
     showing(url_for("pages.client", client_id=client_id))
-    referrals, _ = service.list_referrals(_uow, actor, client_id=client_id, limit=50)
+    referrals, _ = service.list_referrals(new_uow, actor, client_id=client_id, limit=50)
     return render("client.html", status, active="clients", client=client, consents=consents, referrals=referrals,
                   names=service_names(), recipients=recipients(), categories=list(CATEGORIES), purposes=PURPOSES,
                   methods=METHODS, form=form or forms.default_consent_form(), errors=errors or {}, error=error)
@@ -85,7 +85,7 @@ def record_consent(client_id):
     if errors or schema_errors:
         return client_page(client_id, 422, request.form, {**schema_errors, **errors}, t("form.check"))
     try:
-        service.record_consent(_uow, current_actor(), client_id, fields, purpose=PURPOSE)
+        service.record_consent(new_uow, current_actor(), client_id, fields, purpose=PURPOSE)
     except DomainError as e:
         return client_page(client_id, e.status, request.form, forms.field_errors(e), error_message(e))
     flash(t("consent.recorded"))
@@ -96,7 +96,7 @@ def record_consent(client_id):
 @requires(*CASEWORK)
 def withdraw_consent(client_id, consent_id):
     try:
-        service.withdraw_consent(_uow, current_actor(), client_id, consent_id, purpose=PURPOSE)
+        service.withdraw_consent(new_uow, current_actor(), client_id, consent_id, purpose=PURPOSE)
     except DomainError as e:
         return client_page(client_id, e.status, error=error_message(e))
     flash(t("consent.withdrawn"))
@@ -106,5 +106,5 @@ def withdraw_consent(client_id, consent_id):
 @bp.get("/clients/<uuid:client_id>/report")
 @requires(Role.REGISTRAR)
 def client_report(client_id):
-    report = service.data_report(_uow, current_actor(), client_id, purpose=PURPOSE)
+    report = service.data_report(new_uow, current_actor(), client_id, purpose=PURPOSE)
     return render("report.html", active="home", report=report, known=CATALOGUE)

@@ -15,7 +15,7 @@ from services.kernel.auth import Role
 from services.kernel.db import is_transient
 from services.kernel.errors import DomainError, Unauthorized
 from services.kernel.i18n import Catalogue, request_language
-from services.kernel.web import csrf_token
+from services.kernel.http_app import csrf_token
 
 bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
                static_url_path="/assets")

@@ -4,14 +4,14 @@ import uuid
 from flask import redirect, request, url_for
 
 from services.kernel.auth import Role, current_actor, requires
-from services.kernel.web import request_uow as _uow
+from services.kernel.http_app import new_uow
 
 from .. import service
 from .common import bp, render, t
 
 
 def service_names() -> dict:
-    return {s["service_id"]: s["name_fi"] for s in service.list_targets(_uow)}
+    return {s["service_id"]: s["name_fi"] for s in service.list_targets(new_uow)}
 
 
 @bp.get("/")
@@ -20,7 +20,7 @@ def home():
     actor = current_actor()
     if actor.role == Role.REGISTRAR:
         return render("registrar.html", active="home", client="", errors={})
-    inbox = service.inbox(_uow, actor)
+    inbox = service.inbox(new_uow, actor)
     return render("inbox.html", active="home", inbox=inbox, names=service_names())
 
 

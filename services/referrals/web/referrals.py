@@ -9,7 +9,7 @@ from werkzeug.datastructures import MultiDict
 
 from services.kernel.auth import current_actor, requires
 from services.kernel.errors import DomainError, NotFound
-from services.kernel.web import request_uow as _uow
+from services.kernel.http_app import new_uow
 
 from .. import service
 from ..consent import CATEGORIES
@@ -25,7 +25,7 @@ from .home import service_names
 def target_groups() -> list[tuple[str, list[tuple[str, str]]]]:
     """Other organisations' active services, grouped by organisation (for the select)."""
     own = ctx().settings.org_id
-    targets = [s for s in service.list_targets(_uow) if s["status"] == "active" and s["organization_id"] != own]
+    targets = [s for s in service.list_targets(new_uow) if s["status"] == "active" and s["organization_id"] != own]
     return [(org_name(org), [(str(s["service_id"]), target_label(s)) for s in items])
             for org, items in groupby(targets, key=lambda s: s["organization_id"])]
 
@@ -42,7 +42,7 @@ def target_label(s: dict) -> str:
 
 
 def new_referral_page(client_id, status=200, form=None, errors=None, error=None):
-    client, consents = service.get_client(_uow, current_actor(), client_id, purpose=PURPOSE)
+    client, consents = service.get_client(new_uow, current_actor(), client_id, purpose=PURPOSE)
     showing(url_for("pages.new_referral", client=client_id))
     return render("referral_new.html", status, active="referrals", client=client, consents=consents,
                   groups=target_groups(), categories=list(CATEGORIES), form=form or MultiDict(),
@@ -62,7 +62,7 @@ def new_referral():
     if errors:
         return new_referral_page(client_id, 422, request.form, errors, t("form.check"))
     try:
-        referral = service.send_referral(_uow, current_actor(), fields["client_id"], fields["service_id"],
+        referral = service.send_referral(new_uow, current_actor(), fields["client_id"], fields["service_id"],
                                          fields.get("categories"), fields.get("note"), purpose=PURPOSE)
     except DomainError as e:
         return new_referral_page(client_id, e.status, request.form, forms.field_errors(e), error_message(e))
@@ -77,7 +77,7 @@ def referrals():
     box = request.args.get("box") if request.args.get("box") in ("incoming", "outgoing") else None
     state = request.args.get("state") if request.args.get("state") in {s.value for s in State} else None
     page = page_number()
-    items, total = service.list_referrals(_uow, current_actor(), box=box, status=state, limit=PER_PAGE,
+    items, total = service.list_referrals(new_uow, current_actor(), box=box, status=state, limit=PER_PAGE,
                                           offset=(page - 1) * PER_PAGE)
     return render("referrals.html", active="referrals", items=items, total=total, page=page,
                   pages=max(1, math.ceil(total / PER_PAGE)), box=box or "", state=state or "",
@@ -116,7 +116,7 @@ def open_outcome_points(r: Referral, org_id: str, recorded: list[dict]) -> list[
 
 def referral_page(referral_id, status=200, form=None, errors=None, error=None, failed=None):
     actor = current_actor()
-    view = service.get_referral(_uow, actor, referral_id, purpose=PURPOSE)
+    view = service.get_referral(new_uow, actor, referral_id, purpose=PURPOSE)
     showing(url_for("pages.referral", referral_id=referral_id))
     r = view["referral"]
     return render("referral.html", status, active="referrals", view=view, r=r, side=r.side_of(actor.org_id),
@@ -139,7 +139,7 @@ def act(referral_id, action):
     if errors:
         return referral_page(referral_id, 422, request.form, errors, t("form.check"), failed=action)
     try:
-        service.act_on_referral(_uow, current_actor(), referral_id, action, fields.get("reason_code"),
+        service.act_on_referral(new_uow, current_actor(), referral_id, action, fields.get("reason_code"),
                                 fields.get("reason_text"), purpose=PURPOSE)
     except DomainError as e:
         return referral_page(referral_id, e.status, request.form, forms.field_errors(e), error_message(e), action)
@@ -154,7 +154,7 @@ def record_outcome(referral_id):
     if errors:
         return referral_page(referral_id, 422, request.form, errors, t("form.check"), failed="outcome")
     try:
-        service.record_outcome(_uow, current_actor(), referral_id, fields["point"], fields["outcome"],
+        service.record_outcome(new_uow, current_actor(), referral_id, fields["point"], fields["outcome"],
                                fields.get("detail"), purpose=PURPOSE)
     except DomainError as e:
         return referral_page(referral_id, e.status, request.form, forms.field_errors(e), error_message(e),

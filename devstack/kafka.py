@@ -15,8 +15,8 @@ import time
 import uuid
 from pathlib import Path
 
-from ..broker import broker_reachable
-from ..config import PROJECT_ROOT
+from services.kernel.broker import broker_reachable
+from services.kernel.config import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 KAFKA_DIR = PROJECT_ROOT / "deploy" / "kafka"

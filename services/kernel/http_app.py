@@ -48,8 +48,8 @@ class _BrokerCheck:
             return self._ok
 
 
-def request_uow():
-    """A unit of work of the service instance handling this request."""
+def new_uow():
+    """A new unit of work of the service instance handling this request (a factory: one per `with`)."""
     return current_app.extensions["yhd"].uow()
 
 

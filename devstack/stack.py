@@ -6,7 +6,7 @@ processes plus regional reporting, loads demo data, writes var/stack.json,
 restarts a child that dies, and stops everything cleanly on Ctrl-C. Data is
 kept between runs unless --reset is given.
 
-    python -m services.kernel.embedded.stack [--var DIR] [--reset] [--base-port N] [--kafka-port N]
+    python -m devstack.stack [--var DIR] [--reset] [--base-port N] [--kafka-port N]
 """
 from __future__ import annotations
 
@@ -27,16 +27,18 @@ from pathlib import Path
 
 from sqlalchemy import create_engine
 
-from .. import broker
-from ..auth import new_token, upsert_user
-from ..config import PROJECT_ROOT, sqlalchemy_url
-from ..federation import SERVICE_KINDS, Federation
+from services.kernel import broker
+from services.kernel.auth import new_token, upsert_user
+from services.kernel.config import PROJECT_ROOT, sqlalchemy_url
+from services.kernel.federation import Federation
+
+from . import services as service_list
+from .client import StackClient
 from .demo import load_demo_catalogue, load_demo_data
 from .kafka import EmbeddedKafka
 from .postgres import EmbeddedPostgres
 
 ROLES = ("caseworker", "manager", "registrar", "admin")
-HAS_CONSUMER = {"referrals", "catalogue", "reporting"}
 USER_FIELDS = ("username", "role", "token", "password")   # what var/stack.json tells of each demo user
 
 
@@ -98,9 +100,7 @@ class Stack:
 
     # -- layout --------------------------------------------------------------
     def port(self, org_index: int | None, service: str) -> int:
-        if org_index is None:
-            return self.base_port
-        return self.base_port + 10 * (org_index + 1) + SERVICE_KINDS.index(service) + 1
+        return service_list.load()[service].port(self.base_port, org_index)
 
     def instances(self):
         """(org_id, service, port) for every service instance, reporting last."""
@@ -111,7 +111,8 @@ class Stack:
                 if self.only is None or svc in self.only[org_id]:
                     yield org_id, svc, self.port(i, svc)
         if self.with_reporting:
-            yield self.federation.reporting_org, "reporting", self.port(None, "reporting")
+            for svc in service_list.regional_services():
+                yield self.federation.reporting_org, svc, self.port(None, svc)
 
     def child(self, name: str) -> Child:
         return next(c for c in self.children if c.name == name)
@@ -149,7 +150,7 @@ class Stack:
             urls[(org_id, svc)] = url
         say("Databases ready", f"{len(urls)} (one per organisation and service)")
         # migrations run here once so the many processes find an up-to-date schema
-        from .. import db
+        from services.kernel import db
         for (org_id, svc), url in urls.items():
             db.migrate(sqlalchemy_url(url), PROJECT_ROOT / "services" / svc / "migrations")
             eng = create_engine(sqlalchemy_url(url))
@@ -208,7 +209,7 @@ class Stack:
                 self.children.append(Child(f"{org_id}/{svc}/relay", [py, "-m", f"services.{svc}.worker", "relay"],
                                            env, logs / f"{svc}-relay.log"))
             first = 0 if self.separate_workers else 1  # the worker process consumes too
-            for n in range(first, self.consumers_per_instance if svc in HAS_CONSUMER else 0):
+            for n in range(first, self.consumers_per_instance if service_list.load()[svc].consumes_events else 0):
                 suffix = "" if n == 0 else f"-{n + 1}"
                 self.children.append(Child(f"{org_id}/{svc}/consumer{suffix}",
                                            [py, "-m", f"services.{svc}.worker", "consumer"],
@@ -241,7 +242,7 @@ class Stack:
     def describe(self, users: dict) -> dict:
         orgs = {}
         for org_id, svc, port in self.instances():
-            if svc == "reporting":
+            if service_list.load()[svc].regional:
                 continue
             o = orgs.setdefault(org_id, {
                 "name": self.federation.get(org_id).display_name("fi"), "services": {},
@@ -339,10 +340,10 @@ def main(argv=None) -> int:
         stack.wait_healthy()
         desc = stack.describe(users)
         if not args.no_demo and not (var / "demo-loaded").exists():
-            n = load_demo_data(desc, say)
+            n = load_demo_data(StackClient(desc))
             (var / "demo-loaded").write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
             say("Demo data loaded", n)
-        elif not args.no_demo and any(load_demo_catalogue(desc)):
+        elif not args.no_demo and any(load_demo_catalogue(StackClient(desc))):
             say("Demo catalogue loaded", "into organisations whose catalogue was empty")
         _write_json(var / "stack.json", desc)
         say(f"Ready in {time.monotonic() - t0:.1f}s", f"wrote {var / 'stack.json'}")
