@@ -1,8 +1,8 @@
 from services.kernel.http_app import create_service_app
 
 from . import DEFINITION
-from .api import bp
-from .hsds_api import bp as hsds_bp, import_bp
+from .hsds.api import bp as hsds_bp, import_bp
+from .publishing.api import bp
 from .web import bp as pages
 
 

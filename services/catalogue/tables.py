@@ -83,7 +83,7 @@ directory_exception = Table(
 )
 
 # Every distinct word (four letters or more) of the directory's search_text, kept by triggers (c0003):
-# search.py finds the words similar to a query word here through a trigram index.
+# directory/search.py finds the words similar to a query word here through a trigram index.
 directory_word = Table(
     "directory_word", metadata,
     Column("word", Text, primary_key=True),

@@ -11,7 +11,7 @@ from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy import func, select, text
 
 from services import catalogue, referrals
-from services.catalogue import service as catalogue_service
+from services.catalogue.publishing import service as catalogue_service
 from services.catalogue.tables import directory_service
 from tests.support.catalogue import publish_service, published_data, service_doc
 from services.kernel import broker

@@ -1,8 +1,8 @@
 """Catalogue services as the publishing API takes them, for tests."""
 from __future__ import annotations
 
-from services.catalogue import service as catalogue_service
-from services.catalogue.schemas import ServiceIn
+from services.catalogue.publishing import service as catalogue_service
+from services.catalogue.publishing.schemas import ServiceIn
 
 
 def service_doc(name: str = "Sovittava ohjaus", category: str = "individual-guidance", **extra) -> dict:

@@ -11,7 +11,7 @@ import yaml
 
 from devstack.client import pick_target
 from devstack.demo import demo_catalogue, service_body
-from services.catalogue.schemas import LocationIn, ServiceCreate
+from services.catalogue.publishing.schemas import LocationIn, ServiceCreate
 from services.kernel.config import PROJECT_ROOT
 
 FICTIONAL_PHONE = re.compile(r"^\+358 40 000 01\d\d$")

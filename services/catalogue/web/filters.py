@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from werkzeug.datastructures import MultiDict
 
 from ..profile import DAYS, profile
-from ..search import SearchQuery
+from ..directory.search import SearchQuery
 
 PER_PAGE = 10
 MAX_TEXT = 200

@@ -7,8 +7,8 @@ from sqlalchemy import DateTime, bindparam, select
 
 from services.kernel.errors import NotFound
 
-from .. import search as directory_search
-from ..domain import PUBLIC
+from ..directory import search as directory_search
+from ..publishing.domain import PUBLIC
 from ..tables import directory_service as ds
 
 COLUMNS = (ds.c.service_id, ds.c.organization_id, ds.c.status, ds.c.version, ds.c.published_at, ds.c.document,

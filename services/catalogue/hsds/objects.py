@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from .profile import DAYS, PROFILE_URI, Taxonomy, Term, organization_uuid, profile, stable_id, text
+from ..profile import DAYS, PROFILE_URI, Taxonomy, Term, organization_uuid, profile, stable_id, text
 
 HSDS_VERSION = "3.0"
 STATUS = {"active": "active", "temporarily-closed": "temporarily closed"}

@@ -17,10 +17,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from services.kernel.errors import NotFound
 
-from . import hsds, hsds_tabular
-from . import tables as t
-from .profile import organization_uuid, profile
-from .search import SearchQuery, search
+from .. import tables as t
+from ..directory.search import SearchQuery, search
+from ..profile import organization_uuid, profile
+from . import objects as hsds, tabular as hsds_tabular
 
 PUBLIC = ("active", "temporarily-closed")
 BATCH = 100  # search page size when every match is wanted (ndjson, export, filters of service_at_locations)

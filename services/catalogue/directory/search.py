@@ -32,8 +32,8 @@ from sqlalchemy import (Date, DateTime, Float, Integer, String, Time, and_, bind
                         false, func, literal, or_, select, text, true)
 from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
 
-from . import tables as t
-from .profile import profile
+from .. import tables as t
+from ..profile import profile
 
 TZ = "Europe/Helsinki"
 NATIONWIDE = "koko-suomi"

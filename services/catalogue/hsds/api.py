@@ -25,9 +25,9 @@ from services.kernel.errors import Invalid
 from services.kernel.schemas import StrictSchema, Timestamp, ValidationError
 from services.kernel.http_app import new_uow
 
-from . import hsds_service, importer
-from .hsds import HSDS_VERSION
-from .profile import LANGS, PROFILE_URI
+from ..profile import LANGS, PROFILE_URI
+from . import importer, service as hsds_service
+from .objects import HSDS_VERSION
 
 bp = Blueprint("hsds", __name__, url_prefix="/hsds",
                description="Human Services Data Specification 3.0 (Finnish profile): the federation's public "

@@ -1,13 +1,12 @@
+"""The organisation's own services and locations in its database."""
 from __future__ import annotations
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from services.kernel.db import UnitOfWork, upsert_newer
-from services.kernel.errors import NotFound, Rejected
+from services.kernel.errors import NotFound
 
-from . import tables as t
-from .directory import exception_rows, opening_rows, read_model_row, tombstone_row
+from .. import tables as t
 from .domain import CatalogueService, Location
 
 
@@ -95,38 +94,6 @@ class Locations:
         return [Location(**r._mapping) for r in rows]
 
 
-class Directory:
-    """The federation's read model: one row per service any organisation made public."""
-
-    def __init__(self, conn):
-        self.conn = conn
-
-    def apply_published(self, data: dict, event_id: str) -> bool:
-        try:  # another instance's description, checked again where the contract cannot (times of day)
-            row, openings, exceptions = read_model_row(data, event_id), opening_rows(data), exception_rows(data)
-        except (ValueError, KeyError) as e:
-            raise Rejected(f"unusable service description: {e}") from e
-        if not upsert_newer(self.conn, t.directory_service, "service_id", row, owner_col="organization_id"):
-            return False  # an older (re-delivered or re-published) version: nothing changes
-        self._replace_hours(data["service_id"], openings, exceptions)
-        return True
-
-    def apply_withdrawn(self, data: dict, event_id: str) -> bool:
-        if not upsert_newer(self.conn, t.directory_service, "service_id", tombstone_row(data, event_id),
-                            owner_col="organization_id"):
-            return False
-        self._replace_hours(data["service_id"], [], [])
-        return True
-
-    def _replace_hours(self, service_id, openings, exceptions):
-        self.conn.execute(delete(t.directory_opening).where(t.directory_opening.c.service_id == service_id))
-        self.conn.execute(delete(t.directory_exception).where(t.directory_exception.c.service_id == service_id))
-        if openings:
-            self.conn.execute(insert(t.directory_opening), openings)
-        if exceptions:
-            self.conn.execute(insert(t.directory_exception), exceptions)
-
-
 def _service_row(s: CatalogueService) -> dict:
     return dict(id=s.id, organization_id=s.organization_id, status=s.status, version=s.version,
                 document=s.document, closed_reason=s.closed_reason, created_at=s.created_at,
@@ -136,10 +103,3 @@ def _service_row(s: CatalogueService) -> dict:
 def _location_row(loc: Location) -> dict:
     return dict(id=loc.id, organization_id=loc.organization_id, version=loc.version, document=loc.document,
                 created_at=loc.created_at, updated_at=loc.updated_at)
-
-
-class CatalogueUnitOfWork(UnitOfWork):
-    def on_enter(self):
-        self.services = Services(self.conn, self.org_id)
-        self.locations = Locations(self.conn, self.org_id)
-        self.directory = Directory(self.conn)

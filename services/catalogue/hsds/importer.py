@@ -20,11 +20,11 @@ from marshmallow import ValidationError
 from services.kernel.auth import Actor
 from services.kernel.errors import Invalid
 
-from . import service as use_cases
-from .hsds import MIDNIGHT
-from .hsds_tabular import TABLES, Unreadable, read_zip
-from .profile import DAYS, PROFILE_URI, profile
-from .schemas import LocationIn, ServiceIn
+from ..profile import DAYS, PROFILE_URI, profile
+from ..publishing import service as use_cases
+from ..publishing.schemas import LocationIn, ServiceIn
+from .objects import MIDNIGHT
+from .tabular import TABLES, Unreadable, read_zip
 
 TIME = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])(?::([0-5][0-9]))?")
 FIELDS = {"service-category": "categories", "delivery-mode": "delivery_modes", "language": "languages",

@@ -2,7 +2,7 @@
 
 A service is described once, in this shape; the catalogue event carries it
 to every instance, and each instance renders the HSDS 3.0 form from it
-(hsds.py). Validation here is the one place that rejects impossible
+(hsds/objects.py). Validation here is the one place that rejects impossible
 schedules and unknown taxonomy codes.
 """
 import re
@@ -12,7 +12,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from services.kernel.schemas import Day, LocalizedText, StrictSchema
 
-from .profile import DAYS, profile
+from ..profile import DAYS, profile
 
 # whole-string patterns of ASCII digits (\d would take any script's digits, $ a final newline)
 CLOCK = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]|24:00")

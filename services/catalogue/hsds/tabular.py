@@ -1,7 +1,7 @@
 """The HSDS 3.0 tabular form: a zip with a Frictionless datapackage.json and one CSV per table.
 
 Tables, file names and columns (in order) are those of HSDS 3.0's
-tabular.json. Writing flattens fully nested services (hsds.py); reading
+tabular.json. Writing flattens fully nested services (objects.py); reading
 gives each table's rows with their line numbers, for the importer.
 """
 from __future__ import annotations
@@ -12,8 +12,8 @@ import json
 import zipfile
 import zlib
 
-from .hsds import HSDS_VERSION
-from .profile import PROFILE_URI
+from ..profile import PROFILE_URI
+from .objects import HSDS_VERSION
 
 # table -> (file, columns, required columns)
 TABLES = {

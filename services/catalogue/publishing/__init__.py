@@ -1,0 +1,1 @@
+"""Publishing: the organisation's own services and locations, their lifecycle and the events that announce them."""
