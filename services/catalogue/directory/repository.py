@@ -1,13 +1,20 @@
 """The directory in the database: applying catalogue events to the read model, and reading it."""
 from __future__ import annotations
 
-from sqlalchemy import delete, insert
+from datetime import datetime
+
+from sqlalchemy import DateTime, bindparam, delete, func, insert, select, text
+from sqlalchemy.dialects.postgresql import JSONB
 
 from services.kernel.db import upsert_newer
 from services.kernel.errors import Rejected
 
 from .. import tables as t
+from ..publishing.domain import PUBLIC
+from . import search
 from .rows import exception_rows, opening_rows, read_model_row, tombstone_row
+
+ds = t.directory_service
 
 
 class Directory:
@@ -40,3 +47,45 @@ class Directory:
             self.conn.execute(insert(t.directory_opening), openings)
         if exceptions:
             self.conn.execute(insert(t.directory_exception), exceptions)
+
+    # -- reading (the public pages and the HSDS API) -------------------------------------------------------------
+    def snapshot(self) -> None:
+        """Read from one snapshot and write nothing: a listing read page by page (ndjson, the export) sees
+        every service once. The first statement of its unit of work."""
+        self.conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+
+    def search(self, q: search.SearchQuery) -> search.SearchPage:
+        return search.search(self.conn, q)
+
+    def public_service(self, service_id, *, open_at: datetime | None = None) -> dict | None:
+        """One service any organisation made public (a withdrawn one is None); given a moment, with whether
+        it is open then (`open_now`), decided by the same SQL as the search's "open now"."""
+        columns = list(search.ROW_COLUMNS)
+        if open_at is not None:
+            moment = bindparam("at", open_at, type_=DateTime(timezone=True))
+            columns.append(search.open_at(moment).label("open_now"))
+        row = self.conn.execute(select(*columns).where(ds.c.service_id == service_id, ds.c.status.in_(PUBLIC))
+                                ).mappings().first()
+        return dict(row) if row else None
+
+    def public_of(self, org_ids: list[str]) -> list[dict]:
+        """The organisations' public services, by Finnish name."""
+        return self._rows(select(*search.ROW_COLUMNS).where(ds.c.organization_id.in_(org_ids),
+                                                            ds.c.status.in_(PUBLIC)))
+
+    def public_at_locations(self, service_ids: list | None = None) -> list[tuple[dict, dict]]:
+        """(service, location) of the public services (or these of them) that are given somewhere, by
+        service name and the location's place in the service."""
+        q = select(*search.ROW_COLUMNS).where(ds.c.status.in_(PUBLIC), func.jsonb_array_length(ds.c.locations) > 0)
+        if service_ids is not None:
+            q = q.where(ds.c.service_id.in_(service_ids))
+        return [(row, loc) for row in self._rows(q) for loc in row["locations"]]
+
+    def public_location_ids(self) -> list[tuple]:
+        """(service id, location id) of every location a public service is given at."""
+        location_id = func.jsonb_array_elements(ds.c.locations, type_=JSONB)["id"].astext
+        return [tuple(r) for r in self.conn.execute(select(ds.c.service_id, location_id)
+                                                    .where(ds.c.status.in_(PUBLIC)))]
+
+    def _rows(self, q) -> list[dict]:
+        return [dict(r) for r in self.conn.execute(q.order_by(ds.c.name_fi, ds.c.service_id)).mappings()]

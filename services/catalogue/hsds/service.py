@@ -1,9 +1,9 @@
 """HSDS read use cases: the whole federation's public services (the directory read model) as HSDS 3.0.
 
 Withdrawn services (tombstones in the read model) are never shown. Services
-are found and paged by `search.search`; the HSDS filters become a
-SearchQuery. Organisations come from the federation registry, taxonomies
-from the profile.
+are found and paged by the directory's search; the HSDS filters become a
+SearchQuery. Every read goes through the directory repository (`uow.directory`).
+Organisations come from the federation registry, taxonomies from the profile.
 """
 from __future__ import annotations
 
@@ -12,17 +12,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
-from sqlalchemy import func, select, text
-from sqlalchemy.dialects.postgresql import JSONB
-
 from services.kernel.errors import NotFound
 
-from .. import tables as t
-from ..directory.search import SearchQuery, search
+from ..directory.search import SearchQuery
 from ..profile import organization_uuid, profile
 from . import objects as hsds, tabular as hsds_tabular
 
-PUBLIC = ("active", "temporarily-closed")
 BATCH = 100  # search page size when every match is wanted (ndjson, export, filters of service_at_locations)
 
 
@@ -60,7 +55,7 @@ def _reading(uow_factory):
     """A unit of work that only reads (these are public requests), from one snapshot (a listing read
     page by page, e.g. ndjson or the export, sees every service once)."""
     with uow_factory() as uow:
-        uow.conn.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+        uow.directory.snapshot()
         yield uow
 
 
@@ -106,11 +101,11 @@ def _render(shape: str, federation, lang: str):
     return render
 
 
-def _all_rows(conn, federation, f: Filters) -> list[dict]:
+def _all_rows(directory, federation, f: Filters) -> list[dict]:
     q = search_query(federation, f, 1, BATCH)
     rows = []
     while q is not None:
-        page = search(conn, q)
+        page = directory.search(q)
         rows += [h.row for h in page.hits]
         if not page.hits or q.page >= page.total_pages:
             break
@@ -127,7 +122,7 @@ def list_services(uow_factory, f: Filters, lang: str, shape: str, page: int, per
         q = search_query(federation, f, page, per_page)
         if q is None:
             return Page([], 0, page, per_page)
-        found = search(uow.conn, q)
+        found = uow.directory.search(q)
     render = _render(shape, federation, lang)
     return Page([render(h.row) for h in found.hits], found.total, page, per_page)
 
@@ -136,19 +131,13 @@ def each_service(uow_factory, f: Filters, lang: str, shape: str) -> list[dict]:
     """Every matching service (ndjson: no pages)."""
     with _reading(uow_factory) as uow:
         federation = uow.ctx.federation
-        rows = _all_rows(uow.conn, federation, f)
+        rows = _all_rows(uow.directory, federation, f)
     return [_render(shape, federation, lang)(r) for r in rows]
-
-
-def _public_row(conn, service_id) -> dict | None:
-    d = t.directory_service
-    row = conn.execute(select(d).where(d.c.service_id == service_id, d.c.status.in_(PUBLIC))).first()
-    return dict(row._mapping) if row else None
 
 
 def get_service(uow_factory, service_id, lang: str) -> dict:
     with _reading(uow_factory) as uow:
-        row = _public_row(uow.conn, service_id)
+        row = uow.directory.public_service(service_id)
         federation = uow.ctx.federation
     if row is None:
         raise NotFound(f"No public service {service_id} in the federation directory.")
@@ -160,13 +149,6 @@ def get_service(uow_factory, service_id, lang: str) -> dict:
 def _members(federation) -> list:
     return sorted((o for o in federation.organisations.values() if "catalogue" in o.services),
                   key=lambda o: o.display_name("fi").casefold())
-
-
-def _org_rows(conn, org_ids: list[str]) -> list[dict]:
-    d = t.directory_service
-    rows = conn.execute(select(d).where(d.c.organization_id.in_(org_ids), d.c.status.in_(PUBLIC))
-                        .order_by(d.c.name_fi, d.c.service_id)).all()
-    return [dict(r._mapping) for r in rows]
 
 
 def _full_organization(org, rows: list[dict], lang: str, full_service: bool) -> dict:
@@ -189,7 +171,7 @@ def list_organizations(uow_factory, query: str | None, lang: str, full: bool, fu
             needle = query.casefold()
             members = [o for o in members if any(needle in n.casefold() for n in o.name.values())]
         chosen = _slice(members, page, per_page) if per_page else Page(members, len(members), 1, len(members) or 1)
-        rows = _org_rows(uow.conn, [o.id for o in chosen.contents]) if full else []
+        rows = uow.directory.public_of([o.id for o in chosen.contents]) if full else []
     chosen.contents = [_full_organization(o, rows, lang, full_service) if full else hsds.organization(o.id, o, lang)
                        for o in chosen.contents]
     return chosen
@@ -201,28 +183,18 @@ def get_organization(uow_factory, organization_id: uuid.UUID, lang: str, full_se
         org = federation.get(_org_id(federation, organization_id) or "")
         if org is None:
             raise NotFound(f"No organisation {organization_id} in the federation.")
-        rows = _org_rows(uow.conn, [org.id])
+        rows = uow.directory.public_of([org.id])
     return _full_organization(org, rows, lang, full_service)
 
 
 # -- services at locations -------------------------------------------------------
 
-def _service_locations(conn, service_ids: list | None):
-    """(row, location) pairs, ordered by service name and the location's place in the service."""
-    d = t.directory_service
-    q = select(d).where(d.c.status.in_(PUBLIC), func.jsonb_array_length(d.c.locations) > 0)
-    if service_ids is not None:
-        q = q.where(d.c.service_id.in_(service_ids))
-    rows = conn.execute(q.order_by(d.c.name_fi, d.c.service_id)).all()
-    return [(dict(r._mapping), loc) for r in rows for loc in r.locations]
-
-
 def list_services_at_locations(uow_factory, f: Filters, lang: str, full: bool, page: int,
                                per_page: int | None) -> Page:
     with _reading(uow_factory) as uow:
         federation = uow.ctx.federation
-        ids = [r["service_id"] for r in _all_rows(uow.conn, federation, f)] if f.any else None
-        pairs = _service_locations(uow.conn, ids)
+        ids = [r["service_id"] for r in _all_rows(uow.directory, federation, f)] if f.any else None
+        pairs = uow.directory.public_at_locations(ids)
     chosen = _slice(pairs, page, per_page) if per_page else Page(pairs, len(pairs), 1, len(pairs) or 1)
     chosen.contents = [hsds.service_at_location(row, loc, federation.get(row["organization_id"]), lang, full=full)
                        for row, loc in chosen.contents]
@@ -231,18 +203,14 @@ def list_services_at_locations(uow_factory, f: Filters, lang: str, full: bool, p
 
 def get_service_at_location(uow_factory, sal_id: uuid.UUID, lang: str) -> dict:
     """Its id is derived from the service and location ids, so it is found among the public pairs."""
-    d = t.directory_service
-    loc_id = func.jsonb_array_elements(d.c.locations, type_=JSONB)["id"].astext
     with _reading(uow_factory) as uow:
         federation = uow.ctx.federation
-        pairs = uow.conn.execute(select(d.c.service_id, loc_id.label("location_id"))
-                                 .where(d.c.status.in_(PUBLIC))).all()
-        match = next((p for p in pairs if hsds.service_at_location_id(str(p.service_id), p.location_id)
-                      == str(sal_id)), None)
-        row = _public_row(uow.conn, match.service_id) if match else None
+        match = next(((service_id, location_id) for service_id, location_id in uow.directory.public_location_ids()
+                      if hsds.service_at_location_id(str(service_id), location_id) == str(sal_id)), None)
+        row = uow.directory.public_service(match[0]) if match else None
     if row is None:
         raise NotFound(f"No service at location {sal_id} in the federation directory.")
-    loc = next(loc for loc in row["locations"] if loc["id"] == match.location_id)
+    loc = next(loc for loc in row["locations"] if loc["id"] == match[1])
     return hsds.service_at_location(row, loc, federation.get(row["organization_id"]), lang, full=True)
 
 
@@ -293,7 +261,7 @@ def export(uow_factory, f: Filters, lang: str) -> tuple[str, bytes]:
     """(file name, zip) of the matching services with their organisations, locations and the taxonomies."""
     with _reading(uow_factory) as uow:
         federation = uow.ctx.federation
-        rows = _all_rows(uow.conn, federation, f)
+        rows = _all_rows(uow.directory, federation, f)
     services = [hsds.service(r, federation.get(r["organization_id"]), lang) for r in rows]
     org_ids = sorted({r["organization_id"] for r in rows})
     orgs = [hsds.organization(o, federation.get(o), lang) for o in org_ids]

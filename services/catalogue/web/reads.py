@@ -3,30 +3,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, bindparam, select
-
 from services.kernel.errors import NotFound
 
-from ..directory import search as directory_search
-from ..publishing.domain import PUBLIC
-from ..tables import directory_service as ds
-
-COLUMNS = (ds.c.service_id, ds.c.organization_id, ds.c.status, ds.c.version, ds.c.published_at, ds.c.document,
-           ds.c.locations, ds.c.closed_reason)
+from ..directory.search import SearchPage, SearchQuery
 
 
-def find_services(uow_factory, query: directory_search.SearchQuery) -> directory_search.SearchPage:
+def find_services(uow_factory, query: SearchQuery) -> SearchPage:
     with uow_factory() as uow:
-        return directory_search.search(uow.conn, query)
+        return uow.directory.search(query)
 
 
 def public_service(uow_factory, service_id, moment: datetime) -> dict:
     """One service any organisation of the federation made public (a withdrawn one is not found), with
-    whether it is open at `moment` — decided by the same SQL as the search's "open now"."""
-    at = bindparam("at", moment, type_=DateTime(timezone=True))
+    whether it is open at `moment`."""
     with uow_factory() as uow:
-        row = uow.conn.execute(select(*COLUMNS, directory_search.open_at(at).label("open_now"))
-                               .where(ds.c.service_id == service_id, ds.c.status.in_(PUBLIC))).mappings().first()
+        row = uow.directory.public_service(service_id, open_at=moment)
     if row is None:
         raise NotFound(f"No public service {service_id} in the directory.", code="unknown-service")
-    return dict(row)
+    return row
