@@ -9,7 +9,7 @@ from them.
 from __future__ import annotations
 
 from ..profile import DAYS, LANGS, profile
-from ..publishing.schemas import as_time
+from ..publishing.domain import as_time
 
 
 def read_model_row(data: dict, event_id: str) -> dict:

@@ -26,6 +26,7 @@ from services.kernel.schemas import StrictSchema, Timestamp, ValidationError
 from services.kernel.http_app import new_uow
 
 from ..profile import LANGS, PROFILE_URI
+from ..publishing.domain import NEW
 from . import importer, service as hsds_service
 from .objects import HSDS_VERSION
 
@@ -93,7 +94,7 @@ class ExportArgs(Lang, FilterArgs):
 
 
 class ImportArgs(StrictSchema):
-    status = fields.String(load_default="draft", validate=validate.OneOf(("draft", "active")),
+    status = fields.String(load_default="draft", validate=validate.OneOf(NEW),
                            metadata={"description": "draft (default) keeps the imported services unpublished"})
     organization_id = fields.UUID(metadata={"description": "import only this organisation's services "
                                                            "(HSDS id) from the package"})

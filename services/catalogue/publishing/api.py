@@ -11,8 +11,8 @@ from services.kernel.schemas import StrictSchema
 from services.kernel.http_app import new_uow
 
 from . import service
-from .domain import DRAFT, WITHDRAWN
-from .schemas import STATUSES, LocationIn, LocationOut, ServiceCreate, ServiceIn, ServiceOut, StatusChange
+from .domain import DRAFT, STATUSES, WITHDRAWN
+from .schemas import LocationIn, LocationOut, ServiceCreate, ServiceIn, ServiceOut, StatusChange
 
 bp = Blueprint("catalogue", __name__, url_prefix="/api/v1",
                description="Publish the organisation's services, locations and opening hours")

@@ -2,41 +2,32 @@
 
 A service is described once, in this shape; the catalogue event carries it
 to every instance, and each instance renders the HSDS 3.0 form from it
-(hsds/objects.py). Validation here is the one place that rejects impossible
-schedules and unknown taxonomy codes.
+(hsds/objects.py). The shapes and formats are checked here, unknown taxonomy
+codes against the profile; what makes a description possible (schedules,
+ages, links) is the domain's (domain.py), which each schema asks.
 """
 import re
-from datetime import time
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.kernel.schemas import Day, LocalizedText, StrictSchema
 
 from ..profile import DAYS, profile
+from .domain import (CLOCK, NEW, STATUSES, Problem, capacity_problem, exception_problem, location_problem,
+                     opening_hours_problem, service_problem)
 
 # whole-string patterns of ASCII digits (\d would take any script's digits, $ a final newline)
-CLOCK = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]|24:00")
 PHONE = re.compile(r"\+?[0-9][0-9 ()-]{4,24}\Z")
 POSTAL_CODE = re.compile(r"[0-9]{5}\Z")
-STATUSES = ("draft", "active", "temporarily-closed", "withdrawn")
 
 
-def _clock(clock: str) -> tuple[int, int]:
-    """"HH:MM" exactly (an event from another instance is checked again: it may be anything the contract lets by)."""
-    if not isinstance(clock, str) or not CLOCK.fullmatch(clock):
-        raise ValueError(f"not a time of day HH:MM: {clock!r}")
-    h, m = clock.split(":")
-    return int(h), int(m)
-
-
-def minutes(clock: str) -> int:
-    h, m = _clock(clock)
-    return h * 60 + m
-
-
-def as_time(clock: str) -> time:
-    h, m = _clock(clock)
-    return time(23, 59, 59, 999999) if h == 24 else time(h, m)
+def _refuse(problem: Problem | None) -> None:
+    """The domain's answer as marshmallow's error on the field it is about."""
+    if problem is not None:
+        message = problem.message
+        for key in reversed(problem.at):
+            message = {key: message if isinstance(message, dict) else [message]}
+        raise ValidationError(message, problem.field)
 
 
 class Clock(fields.String):
@@ -73,15 +64,7 @@ class OpeningHours(StrictSchema):
 
     @validates_schema
     def _possible(self, data, **kwargs):
-        if len(set(data["days"])) != len(data["days"]):
-            raise ValidationError("Each weekday may appear only once.", "days")
-        if data["opens_at"] == "24:00":
-            raise ValidationError("Opening time must be before midnight.", "opens_at")
-        if minutes(data["closes_at"]) <= minutes(data["opens_at"]):
-            raise ValidationError("Closing time must be after opening time on the same day "
-                                  "(split hours past midnight into two days).", "closes_at")
-        if data.get("valid_from") and data.get("valid_to") and data["valid_to"] < data["valid_from"]:
-            raise ValidationError("The validity period ends before it starts.", "valid_to")
+        _refuse(opening_hours_problem(data))
 
 
 class ScheduleException(StrictSchema):
@@ -95,19 +78,7 @@ class ScheduleException(StrictSchema):
 
     @validates_schema
     def _possible(self, data, **kwargs):
-        if data["ends_on"] < data["starts_on"]:
-            raise ValidationError("The exception ends before it starts.", "ends_on")
-        if (data["ends_on"] - data["starts_on"]).days > 366:
-            raise ValidationError("An exception may last at most a year; change the weekly hours instead.",
-                                  "ends_on")
-        hours = ("opens_at" in data, "closes_at" in data)
-        if data["closed"] and any(hours):
-            raise ValidationError("A closed day has no opening hours.", "opens_at")
-        if not data["closed"]:
-            if not all(hours):
-                raise ValidationError("Special hours need both opens_at and closes_at.", "opens_at")
-            if data["opens_at"] == "24:00" or minutes(data["closes_at"]) <= minutes(data["opens_at"]):
-                raise ValidationError("Closing time must be after opening time.", "closes_at")
+        _refuse(exception_problem(data))
 
 
 class Capacity(StrictSchema):
@@ -118,8 +89,7 @@ class Capacity(StrictSchema):
 
     @validates_schema
     def _fits(self, data, **kwargs):
-        if "maximum" in data and data["available"] > data["maximum"]:
-            raise ValidationError("More places available than the maximum.", "available")
+        _refuse(capacity_problem(data))
 
 
 class Phone(StrictSchema):
@@ -161,38 +131,11 @@ class ServiceIn(StrictSchema):
 
     @validates_schema
     def _consistent(self, data, **kwargs):
-        if "min_age" in data and "max_age" in data and data["max_age"] < data["min_age"]:
-            raise ValidationError("The maximum age is below the minimum age.", "max_age")
-        if not data.get("free", True) and not data.get("fees"):
-            raise ValidationError("Say what the service costs when it is not free.", "fees")
-        if len(set(data.get("location_ids", []))) != len(data.get("location_ids", [])):
-            raise ValidationError("Each location may be linked only once.", "location_ids")
-        linked = set(data.get("location_ids", []))
-        seen: dict[tuple, list] = {}
-        for i, h in enumerate(data.get("opening_hours", [])):
-            if h.get("location_id") and h["location_id"] not in linked:
-                raise ValidationError({i: {"location_id": ["Link the location to the service first "
-                                                           "(location_ids)."]}}, "opening_hours")
-            for day in h["days"]:
-                for other in seen.get((h.get("location_id"), day), []):
-                    if _overlap(h, other):
-                        raise ValidationError({i: {"days": [f"Overlaps other opening hours on {day}."]}},
-                                              "opening_hours")
-                seen.setdefault((h.get("location_id"), day), []).append(h)
-
-
-def _overlap(a: dict, b: dict) -> bool:
-    if minutes(a["closes_at"]) <= minutes(b["opens_at"]) or minutes(b["closes_at"]) <= minutes(a["opens_at"]):
-        return False
-    a_from, a_to = a.get("valid_from"), a.get("valid_to")
-    b_from, b_to = b.get("valid_from"), b.get("valid_to")
-    if a_to and b_from and a_to < b_from or b_to and a_from and b_to < a_from:
-        return False
-    return True
+        _refuse(service_problem(data))
 
 
 class ServiceCreate(ServiceIn):
-    status = fields.String(validate=validate.OneOf(("draft", "active")), load_default="active",
+    status = fields.String(validate=validate.OneOf(NEW), load_default="active",
                            metadata={"description": "draft keeps it unpublished; active publishes it at once"})
 
 
@@ -215,8 +158,7 @@ class LocationIn(StrictSchema):
 
     @validates_schema
     def _both(self, data, **kwargs):
-        if ("latitude" in data) != ("longitude" in data):
-            raise ValidationError("Give both latitude and longitude, or neither.", "latitude")
+        _refuse(location_problem(data))
 
 
 class LocationOut(Schema):
