@@ -8,9 +8,7 @@ from services.kernel.db import UnitOfWork, upsert_newer
 from services.kernel.errors import Conflict, NotFound
 
 from . import tables as t
-from .clients import Client
-from .consent import Consent, Decision
-from .domain import Change, Direction, Outcome, Referral, State
+from .domain import Change, Client, Consent, Decision, Direction, Outcome, Referral, State
 
 _REF_FIELDS = [c.name for c in t.referral.columns]
 EXISTS = select(t.referral.c.id).where(t.referral.c.id == bindparam("id"))

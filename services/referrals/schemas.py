@@ -2,9 +2,8 @@ from marshmallow import Schema, fields, validate
 
 from services.kernel.schemas import Day, StrictSchema, Timestamp
 
-from .clients import GENDERS, LANGUAGES
-from .consent import CATEGORIES, METHODS, PURPOSES
-from .domain import OUTCOME_POINTS, OUTCOMES, REASONS, State
+from .domain import (CATEGORIES, GENDERS, LANGUAGES, METHODS, OUTCOME_POINTS, OUTCOMES, PURPOSES, REASONS, Decision,
+                     State)
 
 ALL_REASONS = sorted({r for rs in REASONS.values() for r in rs})
 
@@ -48,7 +47,7 @@ class ConsentIn(StrictSchema):
     categories = fields.List(fields.String(validate=validate.OneOf(list(CATEGORIES))), required=True,
                              validate=validate.Length(min=1))
     purpose = fields.String(load_default="referral", validate=validate.OneOf(PURPOSES))
-    decision = fields.String(load_default="granted", validate=validate.OneOf(["granted", "denied"]))
+    decision = fields.String(load_default="granted", validate=validate.OneOf([d.value for d in Decision]))
     valid_from = Timestamp(required=True)
     valid_until = Timestamp(required=True)
     method = fields.String(required=True, validate=validate.OneOf(METHODS))

@@ -13,9 +13,7 @@ from services.kernel.db import log_refusal
 from services.kernel.errors import DomainError, Forbidden, Invalid, Unavailable
 from services.kernel import sealed
 
-from .clients import Client
-from .consent import Consent, choose_consent, disclose
-from .domain import Outcome, Referral
+from .domain import Client, Consent, Outcome, Referral, choose_consent, disclose, shared_categories
 from .workdays import working_days_between
 
 
@@ -130,10 +128,7 @@ def send_referral(uow_factory, actor: Actor, client_id, service_id, categories: 
         consents = uow.consents.for_client(client_id, lock=True)
         wanted = sorted(categories) if categories else None
         consent = choose_consent(consents, to_org, "referral", wanted or [])
-        shared = wanted or consent.categories
-        if note and "referral-details" not in shared:
-            raise Invalid("A note is referral details: the consent (and 'categories') must include "
-                          "'referral-details' to send one.", code="note-not-consented")
+        shared = shared_categories(consent, wanted, note)
         referral, change = Referral.send(from_org=actor.org_id, to_org=to_org, service_id=service_id,
                                          client_id=client.id, consent_id=consent.id, categories=shared,
                                          age_band=client.age_band(), gender=client.gender,

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import pytest
 import requests
 
-from services.referrals.identity import synthetic_identity_code
+from services.referrals.domain.identity import synthetic_identity_code
 from tests.e2e.test_stack import api, eventually, new_client_with_consent, target_of
 from tests.support.people import synthetic_client
 

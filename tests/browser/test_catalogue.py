@@ -4,9 +4,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from services.referrals.clients import GENDERS, LANGUAGES
-from services.referrals.consent import CATEGORIES, METHODS, PURPOSES
-from services.referrals.domain import ACTIONS, AGE_BANDS, OUTCOME_POINTS, OUTCOMES, REASONS, State
+from services.referrals.domain import (ACTIONS, AGE_BANDS, CATEGORIES, GENDERS, LANGUAGES, METHODS, OUTCOME_POINTS,
+                                       OUTCOMES, PURPOSES, REASONS, State)
 from services.referrals import web
 from services.referrals.web.common import CATALOGUE
 
@@ -40,7 +39,8 @@ def test_every_domain_value_shown_on_the_pages_has_its_text():
 
 def test_every_refusal_the_services_can_give_has_a_readable_message():
     codes = set()
-    for path in list((SERVICES / "referrals").glob("*.py")) + list((SERVICES / "kernel").glob("*.py")):
+    for path in [*(SERVICES / "referrals").glob("*.py"), *(SERVICES / "referrals" / "domain").glob("*.py"),
+                 *(SERVICES / "kernel").glob("*.py")]:
         codes |= set(re.findall(r'code="([a-z-]+)"', path.read_text(encoding="utf-8")))
     codes |= {f"consent-{s}" for s in ("not-yet-valid", "expired", "withdrawn", "denied")}
     assert sorted(c for c in codes if f"error.{c}" not in CATALOGUE) == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, timedelta, timezone
 
-from services.referrals.identity import synthetic_identity_code
+from services.referrals.domain.identity import synthetic_identity_code
 
 FIRST = ["Aino", "Eetu", "Helmi", "Juho", "Lumi", "Onni", "Sisu", "Veera", "Niilo", "Ilona"]
 LAST = ["Testinen", "Esimerkki", "Kokeilu", "Malli", "Demonen"]

@@ -6,12 +6,10 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from services.kernel.errors import Conflict, Invalid
-from services.referrals.clients import Client
-from services.referrals.consent import Consent, choose_consent, disclose
-from services.referrals.domain import (ACTIONS, OUTCOME_POINTS, OUTCOMES, REASONS, TRANSITIONS, Outcome, Referral,
-                                       State)
-from services.referrals.identity import (age_band, is_synthetic, parse_identity_code, pathway_key,
-                                         synthetic_identity_code)
+from services.referrals.domain import (ACTIONS, OUTCOME_POINTS, OUTCOMES, REASONS, TRANSITIONS, Client, Consent,
+                                       Outcome, Referral, State, choose_consent, disclose)
+from services.referrals.domain.identity import (age_band, is_synthetic, parse_identity_code, pathway_key,
+                                                synthetic_identity_code)
 
 NOW = datetime.now(timezone.utc)
 

@@ -7,8 +7,7 @@ from services.kernel.errors import DomainError
 from services.kernel.http_app import new_uow
 
 from .. import service
-from ..clients import GENDERS, LANGUAGES
-from ..consent import CATEGORIES, METHODS, PURPOSES
+from ..domain import CATEGORIES, GENDERS, LANGUAGES, METHODS, PURPOSES
 from ..schemas import ClientIn, ConsentIn
 from . import forms
 from .common import CATALOGUE, CASEWORK, PER_PAGE, PURPOSE, bp, ctx, error_message, lang, render, showing, t

@@ -12,8 +12,7 @@ from services.kernel.errors import DomainError, NotFound
 from services.kernel.http_app import new_uow
 
 from .. import service
-from ..consent import CATEGORIES
-from ..domain import ACTIONS, OUTCOME_POINTS, OUTCOMES, REASONS, Outcome, Referral, State
+from ..domain import ACTIONS, CATEGORIES, OUTCOME_POINTS, OUTCOMES, REASONS, Outcome, Referral, State
 from ..schemas import ActionIn, OutcomeIn, ReferralIn
 from . import forms
 from .clients import page_number

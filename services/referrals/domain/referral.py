@@ -1,4 +1,4 @@
-"""Referrals domain: a referral's lifecycle between organisations (FHIR SDOH Task names).
+"""A referral's lifecycle between organisations (FHIR SDOH Task names).
 
 Both organisations hold the referral: the sender (direction outgoing, with its
 own client) and the receiver (direction incoming, with only the consented

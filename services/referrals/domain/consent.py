@@ -111,6 +111,16 @@ def disclose(client: dict, categories: list[str], note: str | None) -> dict:
     return out
 
 
+def shared_categories(consent: Consent, wanted: list[str] | None, note: str | None) -> list[str]:
+    """What a referral discloses under the consent: the categories asked for, or all it covers; a note is
+    referral details, so it goes only with them."""
+    shared = wanted or consent.categories
+    if note and "referral-details" not in shared:
+        raise Invalid("A note is referral details: the consent (and 'categories') must include "
+                      "'referral-details' to send one.", code="note-not-consented")
+    return shared
+
+
 def choose_consent(consents: list[Consent], recipient_org: str, purpose: str, categories: list[str],
                    at: datetime | None = None) -> Consent:
     """The newest consent that permits the disclosure, or Conflict with the most telling reason."""
