@@ -18,6 +18,7 @@ from flask import request, session
 LANGUAGES = ("fi", "en")      # the default: what the caseworker pages speak
 ALL_LANGUAGES = ("fi", "sv", "en")
 DEFAULT_LANGUAGE = "fi"
+LANGUAGE_NAMES = {"fi": "Suomeksi", "sv": "På svenska", "en": "In English"}   # each in its own language
 log = logging.getLogger(__name__)
 
 

@@ -1,13 +1,17 @@
 """Reporting: counts per organisation and event type, as JSON and as a dashboard page."""
-from flask import current_app, render_template
+from flask import current_app
 from flask_smorest import Blueprint
 
 from services.kernel.http_app import new_uow
+from services.kernel.pages import Pages, texts
 
 from . import service
 
 bp = Blueprint("reporting", __name__, url_prefix="/api/v1", description="Regional indicators")
-pages = Blueprint("reporting_pages", __name__, template_folder="templates")
+# The dashboard: Finnish (English in parentheses), on the page kit's layout, headers and error pages.
+PAGES = Pages("reporting_pages", __name__, texts(languages=("fi",)), home="reporting_pages.dashboard",
+              layout="kit/base.html", static_folder=None)
+pages = PAGES.bp
 
 
 @bp.get("/counts")
@@ -21,4 +25,4 @@ def counts():
 def dashboard():
     ctx = current_app.extensions["yhd"]
     names = {o.id: o.display_name("fi") for o in ctx.federation.organisations.values()}
-    return render_template("dashboard.html", table=service.counts(new_uow), names=names)
+    return PAGES.render("dashboard.html", table=service.counts(new_uow), names=names)

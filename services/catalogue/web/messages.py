@@ -1,6 +1,7 @@
-"""The public pages' texts: Finnish, Swedish and English (messages.json)."""
+"""The public pages' texts: Finnish, Swedish and English (messages.json, over the page kit's)."""
 from pathlib import Path
 
-from services.kernel.i18n import ALL_LANGUAGES, Catalogue
+from services.kernel.i18n import ALL_LANGUAGES
+from services.kernel.pages import texts
 
-CATALOGUE = Catalogue.load(Path(__file__).parent / "messages.json", ALL_LANGUAGES)
+CATALOGUE = texts(Path(__file__).parent / "messages.json", ALL_LANGUAGES)

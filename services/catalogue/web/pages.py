@@ -72,7 +72,7 @@ def choices() -> dict:
             areas.append({"group": term.label(language),
                           "options": [(term.code, t("filter.area-all", name=term.label(language)))] + children})
         else:
-            areas.append({"value": term.code, "label": term.label(language)})
+            areas.append((term.code, term.label(language)))
     return {
         "category": sorted(labelled("service-category"), key=lambda o: o[1].casefold()),
         "area": areas,
@@ -88,7 +88,7 @@ def in_use(form, options: dict) -> list[str]:
     def label(name, value):
         flat = []
         for e in options[name]:
-            flat += e.get("options", [(e.get("value"), e.get("label"))]) if isinstance(e, dict) else [e]
+            flat += e["options"] if isinstance(e, dict) else [e]
         return dict(flat).get(value, value)
 
     words = [label(name, v) for name in ("category", "area", "mode", "language") for v in form.getlist(name) if v]

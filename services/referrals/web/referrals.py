@@ -21,11 +21,11 @@ from .home import service_names
 
 
 # -- sending -----------------------------------------------------------------------
-def target_groups() -> list[tuple[str, list[tuple[str, str]]]]:
+def target_groups() -> list[dict]:
     """Other organisations' active services, grouped by organisation (for the select)."""
     own = ctx().settings.org_id
     targets = [s for s in service.list_targets(new_uow) if s["status"] == "active" and s["organization_id"] != own]
-    return [(org_name(org), [(str(s["service_id"]), target_label(s)) for s in items])
+    return [{"group": org_name(org), "options": [(str(s["service_id"]), target_label(s)) for s in items]}
             for org, items in groupby(targets, key=lambda s: s["organization_id"])]
 
 
