@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import event, func, select
 
 from services import catalogue
-from services.catalogue.publishing.domain import jsonable
-from services.catalogue.profile import profile
-from services.catalogue.publishing.schemas import ServiceIn
-from services.catalogue.directory.search import SearchQuery, search
-from services.catalogue.tables import directory_service
 from services.catalogue.directory.repository import Directory
+from services.catalogue.directory.search import SearchQuery, search
+from services.catalogue.profile import profile
+from services.catalogue.publishing.domain import jsonable
+from services.catalogue.publishing.schemas import ServiceIn
+from services.catalogue.tables import directory_service
 from services.kernel.config import PROJECT_ROOT, sqlalchemy_url
 from services.kernel.contracts import registry
 from services.kernel.db import make_engine, migrate

@@ -24,10 +24,10 @@ from jsonschema import Draft202012Validator, FormatChecker
 from sqlalchemy import func, select
 
 from services import catalogue
-from services.catalogue.publishing import service as use_cases
 from services.catalogue.app import create_app
 from services.catalogue.hsds.objects import service_at_location_id
 from services.catalogue.profile import PROFILE_URI, organization_uuid, profile
+from services.catalogue.publishing import service as use_cases
 from services.catalogue.publishing.schemas import LocationIn, ServiceIn
 from services.catalogue.tables import directory_service
 from services.kernel.auth import Actor, Role, new_token, upsert_user

@@ -4,8 +4,8 @@ import uuid
 import pytest
 from marshmallow import ValidationError
 
-from services.catalogue.publishing.domain import CatalogueService, Location
 from services.catalogue.profile import profile
+from services.catalogue.publishing.domain import CatalogueService, Location
 from services.catalogue.publishing.schemas import LocationIn, ServiceCreate, ServiceIn
 from services.kernel.config import PROJECT_ROOT
 from services.kernel.contracts import ContractRegistry
