@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from services.kernel.config import PROJECT_ROOT
-from tests.conftest import unavailable
+from tests.support.parts import unavailable
 from tests.e2e.test_stack import stack  # noqa: F401  (the embedded stack as real processes, per module)
 
 CHROMIUM = Path(os.environ.get("YHD_CHROMIUM", "/usr/bin/chromium"))

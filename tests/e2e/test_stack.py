@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from services.kernel.config import PROJECT_ROOT
-from tests.conftest import KAFKA_LIBS, free_port_range, unavailable
+from tests.support.parts import KAFKA_LIBS, free_port_range, unavailable
 from tests.support.people import consent_to, synthetic_client
 
 pytestmark = pytest.mark.e2e
