@@ -1,5 +1,5 @@
 """Browser tests: a real headless Chromium (Debian's /usr/bin/chromium) driven by Playwright, against the
-embedded stack started as real processes (the e2e tests' module-scoped `stack` fixture).
+embedded stack started as real processes (the session's `stack`, shared with the e2e tests).
 
 Without Playwright or Chromium the tests fail under CI=true and are skipped elsewhere.
 Screenshots go to test-artifacts/browser/ at the repository root.
@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from services.kernel.config import PROJECT_ROOT
-from tests.conftest import unavailable
-from tests.e2e.test_stack import stack  # noqa: F401  (the embedded stack as real processes, per module)
+from tests.support.parts import unavailable
 
 CHROMIUM = Path(os.environ.get("YHD_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

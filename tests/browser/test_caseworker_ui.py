@@ -3,7 +3,6 @@ caseworker UI"): Finnish first with an English switch, usable with a keyboard an
 serious or critical accessibility violations found by axe-core."""
 from __future__ import annotations
 
-import json
 import random
 import re
 import uuid
@@ -12,8 +11,9 @@ from datetime import date, timedelta
 import pytest
 import requests
 
+from devstack.client import eventually
 from services.referrals.domain.identity import synthetic_identity_code
-from tests.e2e.test_stack import api, eventually, new_client_with_consent, target_of
+from tests.browser.pages import assert_accessible, screenshots, submit
 from tests.support.people import synthetic_client
 
 try:
@@ -22,54 +22,17 @@ except ImportError:  # the `browser` fixture reports it: a failure under CI=true
     expect = None
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-PHONE = {"width": 390, "height": 844}
 CITY = "Oulun kaupunki, aikuissosiaalityö"
 
 
 # -- helpers ---------------------------------------------------------------------------
-def user(stack, org, role="caseworker") -> dict:
-    return next(u for u in stack["orgs"][org]["users"] if u["role"] == role)
-
-
-def url(stack, org, path="") -> str:
-    return stack["orgs"][org]["services"]["referrals"] + path
-
-
 def log_in(page, stack, org, role="caseworker", heading="Työjono"):
-    u = user(stack, org, role)
-    page.goto(url(stack, org, "/login"))
+    u = stack.user(org, role)
+    page.goto(stack.url(org, "referrals", "/login"))
     page.get_by_label("Käyttäjätunnus").fill(u["username"])
     page.get_by_label("Salasana").fill(u["password"])
     page.get_by_role("button", name="Kirjaudu", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(heading)
-
-
-def submit(page, button: str, *, exact=False) -> int:
-    """Click a submit button and return the HTTP status of the page it led to."""
-    with page.expect_navigation() as nav:
-        page.get_by_role("button", name=button, exact=exact).click()
-    return nav.value.status
-
-
-def assert_accessible(page, name: str, artifacts):
-    """axe-core finds nothing serious or critical (the full report is kept next to the screenshots)."""
-    from axe_playwright_python.sync_playwright import Axe
-    results = Axe().run(page)
-    (artifacts / f"axe-{name}.json").write_text(json.dumps(results.response["violations"], indent=1))
-    bad = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-    assert not bad, f"{name}: " + "; ".join(
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}" for v in bad)
-
-
-def screenshots(page, name: str, artifacts, phone=False):
-    """A full-page screenshot; with phone=True also one at 390x844, where nothing may scroll sideways."""
-    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
-    if phone:
-        size = page.viewport_size
-        page.set_viewport_size(PHONE)
-        page.screenshot(path=str(artifacts / f"{name}-phone.png"), full_page=True)
-        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], f"{name} scrolls sideways"
-        page.set_viewport_size(size)
 
 
 def new_identity_code() -> str:
@@ -155,7 +118,7 @@ def test_caseworkers_of_two_organisations_run_a_referral_through_the_pages(stack
 
     # back at ODL: completed, with the outcome and the whole timeline
     def completed():
-        odl.goto(url(stack, "odl", f"/referrals/{referral_id}"))
+        odl.goto(stack.url("odl", "referrals", f"/referrals/{referral_id}"))
         return odl.locator("#state").inner_text() == "Valmis" and odl.locator("#outcome-list").count() > 0
     eventually(completed, timeout=60, interval=1)
     expect(odl.locator("#outcome-list")).to_contain_text("Kuntouttava työtoiminta")
@@ -166,17 +129,17 @@ def test_caseworkers_of_two_organisations_run_a_referral_through_the_pages(stack
 
 
 def test_withdrawing_consent_on_the_client_page_restricts_the_data_at_the_receiver(stack, new_page, artifacts):
-    client_id = new_client_with_consent(stack, "odl", "oulu-social")
-    sent = api(stack, "odl", "referrals", "POST", "/api/v1/referrals", json={
-        "client_id": client_id, "service_id": target_of(stack, "odl", "oulu-social")}).json()
+    client_id = stack.client_with_consent("odl", "oulu-social", synthetic_client())
+    sent = stack.call("odl", "referrals", "POST", "/api/v1/referrals", json={
+        "client_id": client_id, "service_id": stack.target("odl", "oulu-social")["service_id"]}).json()
     city = new_page()
     log_in(city, stack, "oulu-social")
-    eventually(lambda: city.goto(url(stack, "oulu-social", f"/referrals/{sent['id']}")).status == 200,
-               timeout=60, interval=1)
+    at_city = stack.url("oulu-social", "referrals", f"/referrals/{sent['id']}")
+    eventually(lambda: city.goto(at_city).status == 200, timeout=60, interval=1)
     expect(city.locator("#personal")).to_be_visible()
     odl = new_page()
     log_in(odl, stack, "odl")
-    odl.goto(url(stack, "odl", f"/clients/{client_id}"))
+    odl.goto(stack.url("odl", "referrals", f"/clients/{client_id}"))
     assert submit(odl, "Peru suostumus") == 200
     expect(odl.locator("#consents .item").filter(has_text=CITY)).to_contain_text("peruttu")
 
@@ -192,7 +155,7 @@ def test_withdrawing_consent_on_the_client_page_restricts_the_data_at_the_receiv
 def test_a_wrong_identity_code_shows_the_finnish_message_and_keeps_what_was_typed(stack, new_page, artifacts):
     page = new_page()
     log_in(page, stack, "odl")
-    page.goto(url(stack, "odl", "/clients/new"))
+    page.goto(stack.url("odl", "referrals", "/clients/new"))
     page.get_by_label("Nimi").fill("Virhe Testinen")
     page.get_by_label("Henkilötunnus").fill("010199-9035")   # the check character should be N
     page.get_by_label("Kotikunta").fill("Kiiminki")
@@ -211,11 +174,11 @@ def test_a_wrong_identity_code_shows_the_finnish_message_and_keeps_what_was_type
 
 def test_the_english_switch_is_remembered_and_switches_back(stack, new_page, artifacts):
     page = new_page()
-    page.goto(url(stack, "odl", "/login"))
+    page.goto(stack.url("odl", "referrals", "/login"))
     page.get_by_role("link", name="In English").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Log in")
     assert page.locator("html").get_attribute("lang") == "en"
-    u = user(stack, "odl")
+    u = stack.user("odl")
     page.get_by_label("Username").fill(u["username"])
     page.get_by_label("Password").fill(u["password"])
     page.get_by_role("button", name="Log in", exact=True).click()
@@ -231,7 +194,7 @@ def test_the_english_switch_is_remembered_and_switches_back(stack, new_page, art
 
 def test_the_login_form_can_be_used_with_the_keyboard_alone(stack, new_page, artifacts):
     page = new_page()
-    page.goto(url(stack, "odl", "/login"))
+    page.goto(stack.url("odl", "referrals", "/login"))
     assert_accessible(page, "login", artifacts)
     screenshots(page, "login", artifacts, phone=True)
     page.keyboard.press("Tab")
@@ -245,7 +208,7 @@ def test_the_login_form_can_be_used_with_the_keyboard_alone(stack, new_page, art
     focused = page.get_by_label("Käyttäjätunnus")
     expect(focused).to_be_focused()
     assert focused.evaluate("e => getComputedStyle(e).outlineStyle") != "none"   # visible focus
-    u = user(stack, "odl")
+    u = stack.user("odl")
     page.keyboard.type(u["username"])
     page.keyboard.press("Tab")
     expect(page.get_by_label("Salasana")).to_be_focused()
@@ -256,11 +219,11 @@ def test_the_login_form_can_be_used_with_the_keyboard_alone(stack, new_page, art
 
 # -- sessions, CSRF, roles ----------------------------------------------------------------
 def test_pages_need_a_login_and_every_form_post_needs_the_session_token(stack):
-    base = url(stack, "odl")
+    base = stack.url("odl", "referrals")
     r = requests.get(base + "/clients?search=x", allow_redirects=False, timeout=10)
     assert r.status_code == 302 and r.headers["Location"].startswith("/login?next=")
     s = requests.Session()
-    u = user(stack, "odl")
+    u = stack.user("odl")
     assert s.post(base + "/login", data={"username": u["username"], "password": u["password"]},
                   timeout=10).status_code == 403                     # no token: refused
     token = re.search(r'name="csrf_token" value="([^"]+)"', s.get(base + "/login", timeout=10).text).group(1)
@@ -275,15 +238,15 @@ def test_pages_need_a_login_and_every_form_post_needs_the_session_token(stack):
     assert r.status_code == 403 and "suojaustunniste" in r.text
     assert "Ei asiakkaita." in s.get(base + "/clients", params={"search": person["identity_code"]}, timeout=10).text
     # the API still takes bearer tokens (and not another organisation's session)
-    assert api(stack, "odl", "referrals", "GET", "/api/v1/inbox").status_code == 200
-    other = requests.get(url(stack, "oulu-social", "/"), cookies=s.cookies.get_dict(), allow_redirects=False,
-                         timeout=10)
+    assert stack.call("odl", "referrals", "GET", "/api/v1/inbox").status_code == 200
+    other = requests.get(stack.url("oulu-social", "referrals", "/"), cookies=s.cookies.get_dict(),
+                         allow_redirects=False, timeout=10)
     assert other.status_code == 302
 
 
 def test_the_registrar_prints_a_clients_data_report(stack, new_page, artifacts):
     person = synthetic_client()
-    client = api(stack, "odl", "referrals", "POST", "/api/v1/clients", json=person).json()
+    client = stack.call("odl", "referrals", "POST", "/api/v1/clients", json=person).json()
     page = new_page()
     log_in(page, stack, "odl", role="registrar", heading="Rekisteröidyn tietopyyntö")
     page.get_by_label("Asiakkaan tunniste").fill(client["id"])
@@ -293,5 +256,5 @@ def test_the_registrar_prints_a_clients_data_report(stack, new_page, artifacts):
     expect(page.get_by_role("region", name="Tietojen käyttö")).to_contain_text("client.create")
     assert_accessible(page, "report", artifacts)
     screenshots(page, "report", artifacts)
-    page.goto(url(stack, "odl", "/clients"))                          # casework pages are not the registrar's
+    page.goto(stack.url("odl", "referrals", "/clients"))            # casework pages are not the registrar's
     expect(page.get_by_role("alert")).to_contain_text("ei ole oikeutta")

@@ -7,10 +7,9 @@ from __future__ import annotations
 import re
 
 import pytest
-import requests
 
-from tests.browser.test_caseworker_ui import PHONE, assert_accessible, screenshots
-from tests.e2e.test_stack import eventually
+from devstack.client import eventually
+from tests.browser.pages import PHONE, assert_accessible, screenshots, submit
 
 try:
     from playwright.sync_api import expect
@@ -22,22 +21,12 @@ HELMI = "Yhdistämön kohtaamispaikka HELMI-kahvilassa"
 ODL = "Oulun Diakonissalaitoksen Säätiö"
 
 
-def catalogue(stack, org="oulu-parish", path="") -> str:
-    return stack["orgs"][org]["services"]["catalogue"] + path
-
-
 @pytest.fixture(scope="module")
 def parish(stack) -> str:
     """The parish's catalogue instance, once the other organisations' demo services have reached it."""
-    eventually(lambda: "HELMI" in requests.get(catalogue(stack, path="/palvelut?q=HELMI"), timeout=10).text,
+    eventually(lambda: "HELMI" in stack.call("oulu-parish", "catalogue", "GET", "/palvelut?q=HELMI", None).text,
                timeout=60)
-    return catalogue(stack)
-
-
-def submit(page, button: str) -> int:
-    with page.expect_navigation() as nav:
-        page.get_by_role("button", name=button, exact=True).click()
-    return nav.value.status
+    return stack.url("oulu-parish", "catalogue")
 
 
 def result(page, name: str):
@@ -63,7 +52,7 @@ def test_a_young_person_finds_the_helmi_drop_in_and_reads_it_in_three_languages(
     page.get_by_label("Ikä", exact=True).fill("20")
     page.get_by_label("Maksuton").check()
     page.get_by_label("Avoinna päivänä").select_option(label="maanantai")
-    assert submit(page, "Näytä palvelut") == 200
+    assert submit(page, "Näytä palvelut", exact=True) == 200
     for name, value in (("q", "kohtaamispaikka"), ("category", "drop-in"), ("area", "oulu"), ("age", "20"),
                         ("free", "1"), ("day", "MO")):
         assert f"{name}={value}" in page.url, (name, page.url)
@@ -157,12 +146,12 @@ def test_search_works_without_javascript_and_bad_values_are_explained(parish, ne
     page.get_by_label("Vad söker du?").fill("kohtaamispaikka")
     page.get_by_text("Avgränsa sökningen", exact=True).click()   # <details> opens without scripts
     page.get_by_label("Ålder", exact=True).fill("abc")
-    assert submit(page, "Visa tjänster") == 400
+    assert submit(page, "Visa tjänster", exact=True) == 400
     expect(page.get_by_role("alert")).to_contain_text("Ange åldern som ett heltal")
     expect(page.locator("#age-error")).to_contain_text("Ange åldern som ett heltal")
     screenshots(page, "public-error-nojs-phone", artifacts)
     page.get_by_label("Ålder", exact=True).fill("20")
-    assert submit(page, "Sök") == 200
+    assert submit(page, "Sök", exact=True) == 200
     card = result(page, "Yhdistämös mötesplats i café HELMI")
     expect(card).to_contain_text("mån 13–17")
     expect(card).to_contain_text("Uleåborgs Diakonissanstalts stiftelse")

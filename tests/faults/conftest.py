@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from tests.conftest import KAFKA_LIBS, free_port_range, unavailable
+from tests.support.parts import KAFKA_LIBS, free_port_range, unavailable
 from tests.faults.harness import start_federation
 
 

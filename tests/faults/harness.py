@@ -11,53 +11,39 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import requests
 from sqlalchemy import create_engine, text
 
-from services.kernel.config import PROJECT_ROOT, sqlalchemy_url
+from devstack.client import StackClient
 from devstack.stack import Stack
+from services.kernel.config import PROJECT_ROOT, sqlalchemy_url
 from services.kernel.federation import Federation
-from tests.support.people import consent_to, synthetic_client
+from tests.support.people import synthetic_client
 
 SENDER, RECEIVER = "odl", "oulu-social"
 
 
-@dataclass
-class Fed:
-    stack: Stack
-    desc: dict
-    urls: dict
-    service_id: str | None = None
-    client_id: str | None = None
-    sent: list[str] = field(default_factory=list)
-    _engines: dict = field(default_factory=dict)
-    _supervisor: threading.Thread | None = None
+class Fed(StackClient):
+    """The federation's stack (its processes, broker and database) and a client for its services."""
+
+    def __init__(self, stack: Stack, desc: dict, urls: dict):
+        super().__init__(desc)
+        self.stack, self.urls = stack, urls
+        self.service_id: str | None = None
+        self.client_id: str | None = None
+        self.sent: list[str] = []
+        self._engines: dict = {}
+        self._supervisor: threading.Thread | None = None
 
     # -- HTTP ------------------------------------------------------------------
-    def token(self, org, role="caseworker"):
-        return next(u["token"] for u in self.desc["orgs"][org]["users"] if u["role"] == role)
-
-    def call(self, org, svc, method, path, role="caseworker", **kw):
-        return requests.request(method, self.desc["orgs"][org]["services"][svc] + path, timeout=15,
-                                headers={"Authorization": f"Bearer {self.token(org, role)}"}, **kw)
-
     def publish_target(self) -> str:
-        r = self.call(RECEIVER, "catalogue", "POST", "/api/v1/services", role="manager",
-                      json={"name": {"fi": "Kuntouttava työtoiminta"}, "categories": ["rehabilitative-work-activity"],
-                            "areas": ["oulu"]})
-        assert r.status_code == 201, r.text
-        self.service_id = r.json()["id"]
-        wait(lambda: any(t["service_id"] == self.service_id
-                         for t in self.call(SENDER, "referrals", "GET", "/api/v1/targets").json()), 60)
-        c = self.call(SENDER, "referrals", "POST", "/api/v1/clients", json=synthetic_client(7))
-        assert c.status_code == 201, c.text
-        self.client_id = c.json()["id"]
-        r = self.call(SENDER, "referrals", "POST", f"/api/v1/clients/{self.client_id}/consents",
-                      json=consent_to(RECEIVER))
-        assert r.status_code == 201, r.text
+        """The city publishes a service; once ODL can refer to it, ODL registers a client who consents."""
+        self.service_id = self.publish_service(RECEIVER, {
+            "name": {"fi": "Kuntouttava työtoiminta"}, "categories": ["rehabilitative-work-activity"],
+            "areas": ["oulu"]})["id"]
+        self.target(SENDER, RECEIVER, service_id=self.service_id, timeout=60)
+        self.client_id = self.client_with_consent(SENDER, RECEIVER, synthetic_client(7))
         return self.service_id
 
     def send(self, n: int) -> list[str]:
@@ -133,18 +119,6 @@ class Fed:
         self.stack.shutdown()
         if self._supervisor:
             self._supervisor.join(10)
-
-
-def wait(predicate, timeout=30.0, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 def start_federation(var: Path, base_port: int, *, consumers: int = 1, env: dict | None = None) -> Fed:

@@ -15,14 +15,14 @@ import time
 import uuid
 
 import pytest
-import requests
 from kafka import KafkaConsumer, TopicPartition
 
+from devstack.client import eventually
 from services.kernel import broker
+from services.kernel.config import PROJECT_ROOT
 from services.kernel.events import new_event
 from services.kernel.keys import load_private_key
-from services.kernel.config import PROJECT_ROOT
-from tests.faults.harness import RECEIVER, SENDER, wait
+from tests.faults.harness import RECEIVER, SENDER
 
 pytestmark = pytest.mark.faults
 DRAIN = 60.0  # seconds allowed after the last fault for every backlog to drain
@@ -54,7 +54,7 @@ def test_relay_killed_between_publish_and_mark_published(federation):
     fed.send(20)
     drain = fed.wait_exactly_once(DRAIN)
     assert crashed(fed, "relay.after-publish")
-    wait(lambda: any(c.restarts for c in fed.stack.children if c.name.endswith("/relay")))
+    eventually(lambda: any(c.restarts for c in fed.stack.children if c.name.endswith("/relay")))
     # the crashed relay published its batch again after the restart: the log holds duplicates
     ids = [dict(r.headers)["ce_id"] for r in read_all(fed.stack.kafka.bootstrap, "yhd.catalogue")]
     assert len(ids) > len(set(ids))
@@ -136,8 +136,7 @@ def test_broker_data_directory_lost(federation):
     assert {"yhd.referrals", "yhd.catalogue", "yhd.referrals.DLT"} <= set(admin.list_topics())
     admin.close()
     # the city's service (published before the loss) came back through the re-published outbox
-    wait(lambda: any(t["service_id"] == fed.service_id
-                     for t in fed.call(SENDER, "referrals", "GET", "/api/v1/targets").json()))
+    fed.target(SENDER, RECEIVER, service_id=fed.service_id, timeout=30)
     report("broker data directory lost", drain)
 
 
@@ -152,12 +151,12 @@ def test_postgres_restarted_under_a_service(federation):
         assert r.status_code == 503
         assert r.headers["Content-Type"].startswith("application/problem+json")
         assert r.json()["status"] == 503
-        h = requests.get(fed.desc["orgs"][SENDER]["services"]["referrals"] + "/healthz", timeout=10)
+        h = fed.call(SENDER, "referrals", "GET", "/healthz", None)
         assert h.status_code == 503 and h.json()["checks"]["database"] != "ok"
     finally:
         fed.stack.pg.start()
     pids = {c.name: c.proc.pid for c in fed.stack.children}
-    wait(lambda: fed.call(SENDER, "referrals", "GET", "/api/v1/referrals").status_code == 200, 30)
+    eventually(lambda: fed.call(SENDER, "referrals", "GET", "/api/v1/referrals").status_code == 200, 30)
     fed.send(3)
     drain = fed.wait_exactly_once(DRAIN)
     assert {c.name: c.proc.pid for c in fed.stack.children} == pids  # recovered without restarting anything
@@ -209,8 +208,8 @@ def test_hundreds_of_malformed_and_forged_events_are_dead_lettered(federation):
         return [r for r in recs if r.get("dlt_consumer_group") == group]
     for group in (f"{RECEIVER}.referrals", f"{SENDER}.referrals", "region.reporting"):
         # every consumer group parks all 200, each with the reason and where it came from
-        wait(lambda: len([r for r in parked(group) if r["dlt_reason"] and r["dlt_error"]
-                          and r["dlt_topic"] == "yhd.referrals" and r["dlt_offset"]]) >= 200, 60)
+        eventually(lambda: len([r for r in parked(group) if r["dlt_reason"] and r["dlt_error"]
+                                and r["dlt_topic"] == "yhd.referrals" and r["dlt_offset"]]) >= 200, 60)
     report("200 malformed / forged events dead-lettered", drain)
 
 
@@ -218,7 +217,7 @@ def test_two_consumers_share_partitions_and_hand_over_when_one_dies(federation):
     fed = federation(consumers=2)
     fed.publish_target()
     first, second = fed.child(f"{RECEIVER}/referrals/consumer"), fed.child(f"{RECEIVER}/referrals/consumer-2")
-    wait(lambda: "assigned" in second.log.read_text() and "assigned" in first.log.read_text(), 60)
+    eventually(lambda: "assigned" in second.log.read_text() and "assigned" in first.log.read_text(), 60)
     fed.send(15)
     first.stop(signal.SIGKILL)  # its partitions go to the other consumer
     fed.send(15)

@@ -22,15 +22,16 @@ import yaml
 from jsonschema.validators import validator_for
 
 from devstack import services as service_list
+from services.kernel.config import PROJECT_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = PROJECT_ROOT
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 FEDERATION_FILE = ROOT / "deploy" / "federation.yaml"
 PROMETHEUS_FILE = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 GENERATOR = ROOT / "deploy" / "compose" / "generate.py"
 GRAFANA = ROOT / "deploy" / "grafana"
 DASHBOARD = GRAFANA / "dashboards" / "yhdistamo.json"
-COMPOSE_SCHEMA = Path(__file__).resolve().parents[2].parent / "shared" / "compose-spec" / "compose-spec.json"
+COMPOSE_SCHEMA = ROOT.parent / "shared" / "compose-spec" / "compose-spec.json"
 
 APP_DIR = "/app"  # WORKDIR of deploy/Dockerfile; the image holds the repository's deploy/ there
 BASE_PORT = 8100

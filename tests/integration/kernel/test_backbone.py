@@ -144,8 +144,8 @@ def test_redelivered_and_republished_events_are_applied_once(instance):
     assert requeue_retained(odl_ref.ctx.engine) >= 1
     odl_ref.publish()
     event_ids = scalar(social_ref, select(func.count()).select_from(inbox))
-    social_ref.consume_until(lambda: scalar(social_ref, text(
-        "SELECT count(*) FROM consumer_offset WHERE topic = 'yhd.referrals'")) and _caught_up(social_ref))
+    social_ref.consume_until(lambda: scalar(social_ref, select(func.count()).select_from(consumer_offset).where(
+        consumer_offset.c.topic == social_ref.topic("yhd.referrals"))) and _caught_up(social_ref))
     assert incoming_count() == 1
     assert scalar(social_ref, select(func.count()).select_from(inbox)) == event_ids
     # only one receipt was produced for the one referral
@@ -220,7 +220,7 @@ def test_malformed_forged_and_unknown_events_are_dead_lettered_and_consumption_g
     offsets = {}
     for name, make in BAD_CASES.items():
         key, value, headers = make(genuine, sid.encode())
-        offsets[name] = produce_raw(kafka.bootstrap, "yhd.catalogue", key, value, headers)
+        offsets[name] = produce_raw(kafka.bootstrap, social.topic("yhd.catalogue"), key, value, headers)
     # a valid event after all the bad ones is still applied
     good = publish(instance(catalogue.DEFINITION, "odl"), ODL, "Oikea palvelu")
     social.consume_until(lambda: in_directory(social, good.id))
@@ -229,8 +229,8 @@ def test_malformed_forged_and_unknown_events_are_dead_lettered_and_consumption_g
     takeover = new_event(source="/orgs/oulu-parish/catalogue", type="fi.yhdistamo.catalogue.service-published.v2",
                          key=str(good.id), data=published_data(str(good.id), "oulu-parish", "Kaapattu", version=9),
                          signing_key=load_private_key(_demo_key("oulu-parish")))
-    offsets["takeover"] = produce_raw(kafka.bootstrap, "yhd.catalogue", str(good.id).encode(), takeover.data_bytes,
-                                      takeover.headers())
+    offsets["takeover"] = produce_raw(kafka.bootstrap, social.topic("yhd.catalogue"), str(good.id).encode(),
+                                      takeover.data_bytes, takeover.headers())
     after = publish(instance(catalogue.DEFINITION, "odl"), ODL, "Toinen oikea palvelu")
     social.consume_until(lambda: in_directory(social, after.id))
     with social.ctx.engine.connect() as c:
@@ -239,12 +239,13 @@ def test_malformed_forged_and_unknown_events_are_dead_lettered_and_consumption_g
     assert tuple(owner) == ("odl", "Oikea palvelu")
     social.publish()  # the dead letters travel through the outbox too
 
-    parked = {(int(r["dlt_partition"]), int(r["dlt_offset"])): r for r in dlt_records(kafka.bootstrap, "yhd.catalogue")
+    parked = {(int(r["dlt_partition"]), int(r["dlt_offset"])): r
+              for r in dlt_records(kafka.bootstrap, social.topic("yhd.catalogue"))
               if r.get("dlt_consumer_group") == social.ctx.settings.consumer_group}
     for name, md in offsets.items():
         r = parked.get((md.partition, md.offset))
         assert r is not None, f"{name} was not dead-lettered"
-        assert r["dlt_topic"] == "yhd.catalogue" and r["dlt_reason"] and r["dlt_error"]
+        assert r["dlt_topic"] == social.topic("yhd.catalogue") and r["dlt_reason"] and r["dlt_error"]
     reasons = {name: parked[(md.partition, md.offset)]["dlt_error"] for name, md in offsets.items()}
     assert "not JSON" in reasons["not-json"]
     assert "signature" in reasons["unsigned"] or "missing" in reasons["unsigned"]
@@ -257,17 +258,18 @@ def test_malformed_forged_and_unknown_events_are_dead_lettered_and_consumption_g
                                                                offsets["takeover"].offset)]["dlt_reason"] == "Rejected"
 
 
-def test_topics_are_created_explicitly_and_never_auto_created(kafka):
+def test_topics_are_created_explicitly_and_never_auto_created(kafka, topic_prefix):
     from kafka import KafkaAdminClient
     admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap)
     topics = set(admin.list_topics())
-    assert {"yhd.catalogue", "yhd.referrals", "yhd.attendance", "yhd.catalogue.DLT"} <= topics
+    assert {topic_prefix + t for t in ("yhd.catalogue", "yhd.referrals", "yhd.attendance",
+                                       "yhd.catalogue.DLT")} <= topics
     p = broker.producer(kafka.bootstrap, timeout_ms=3000)
     with pytest.raises(Exception):
-        p.send("yhd.no-such-topic", value=b"x").get(timeout=5)
+        p.send(topic_prefix + "yhd.no-such-topic", value=b"x").get(timeout=5)
     p.close()
-    assert "yhd.no-such-topic" not in set(admin.list_topics())
-    assert broker.ensure_topics(kafka.bootstrap, broker_topics_file()) == []  # idempotent
+    assert topic_prefix + "yhd.no-such-topic" not in set(admin.list_topics())
+    assert broker.ensure_topics(kafka.bootstrap, broker_topics_file(), prefix=topic_prefix) == []  # idempotent
     admin.close()
 
 
@@ -330,10 +332,11 @@ def test_a_failing_handler_is_retried_then_dead_lettered_and_the_rest_of_the_bat
                             timeout_ms=5000)
     region._runner = runner
     runner.start()
-    region.consume_until(lambda: _caught_up(region), timeout=60)
+    region.consume_until(lambda: _caught_up(region))
     with region.ctx.engine.connect() as c:
         applied = set(c.execute(text("SELECT event_id FROM inbox")).scalars())
-        dlt = c.execute(select(outbox.c.headers).where(outbox.c.topic == "yhd.attendance.DLT")).scalars().all()
+        dlt = c.execute(select(outbox.c.headers).where(outbox.c.topic == region.topic("yhd.attendance.DLT"))
+                        ).scalars().all()
     assert len(applied) == 9  # all but the poisoned one, each once
     reasons = [dict(h) for h in dlt]
     assert any(r["dlt_reason"] == "HandlerError" and "cannot be applied" in r["dlt_error"] for r in reasons)
@@ -345,7 +348,8 @@ def test_a_member_without_partitions_rejoins_when_the_group_left_partitions_unow
     social = instance(catalogue.DEFINITION, "oulu-social")
     runner = social.runner
     social.consume_until(lambda: runner.consumer.assignment())
-    catalogue_partitions = {("yhd.catalogue", p) for p in runner.consumer.partitions_for_topic("yhd.catalogue")}
+    topic = social.topic("yhd.catalogue")
+    catalogue_partitions = {(topic, p) for p in runner.consumer.partitions_for_topic(topic)}
     assert len(catalogue_partitions) >= 1 and runner.unowned_partitions() == set()  # the one member owns them all
     # as if the group's leader had assigned nothing (a kafka-python race seen in CI): the member asks the
     # group after a while without partitions, and a partition with no owner makes it rejoin
@@ -376,12 +380,13 @@ def test_a_member_cannot_take_over_another_members_referral_target(instance, kaf
     forged = new_event(source="/orgs/oulu-parish/catalogue", type="fi.yhdistamo.catalogue.service-published.v2",
                        key=str(target.id), data=published_data(str(target.id), "oulu-parish", "Kaapattu", version=9),
                        signing_key=load_private_key(_demo_key("oulu-parish")))
-    md = produce_raw(kafka.bootstrap, "yhd.catalogue", str(target.id).encode(), forged.data_bytes, forged.headers())
+    md = produce_raw(kafka.bootstrap, odl_ref.topic("yhd.catalogue"), str(target.id).encode(), forged.data_bytes,
+                     forged.headers())
     odl_ref.consume_until(lambda: _caught_up(odl_ref))
     mine = next(t for t in referrals_service.list_targets(odl_ref.ctx.uow) if t["service_id"] == target.id)
     assert (mine["organization_id"], mine["name_fi"]) == ("oulu-social", "Kuntouttava työtoiminta")
     odl_ref.publish()  # its dead letter
-    parked = [r for r in dlt_records(kafka.bootstrap, "yhd.catalogue")
+    parked = [r for r in dlt_records(kafka.bootstrap, odl_ref.topic("yhd.catalogue"))
               if r.get("dlt_consumer_group") == odl_ref.ctx.settings.consumer_group
               and int(r["dlt_partition"]) == md.partition and int(r["dlt_offset"]) == md.offset]
     assert parked and parked[0]["dlt_reason"] == "Rejected" and "belongs to oulu-social" in parked[0]["dlt_error"]

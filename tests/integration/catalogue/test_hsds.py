@@ -32,8 +32,8 @@ from services.catalogue.publishing.schemas import LocationIn, ServiceIn
 from services.catalogue.tables import directory_service
 from services.kernel.auth import Actor, Role, new_token, upsert_user
 from services.kernel.tables import outbox
-from tests.conftest import SHARED
 from tests.support.instances import make_instance
+from tests.support.parts import SHARED
 
 pytestmark = pytest.mark.integration
 HSDS = SHARED / "hsds-3.0"
@@ -160,13 +160,14 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(pg, kafka):
+def world(pg, kafka, topic_prefix):
     """One federation for the whole module (the `instance` fixture makes fresh ones per test)."""
     names, made, apps = [], [], []
 
     def instance(org):
         names.append(f"hsds_{org.replace('-', '_')}_{uuid.uuid4().hex[:8]}")
-        made.append(make_instance(catalogue.DEFINITION, org, pg.create_database(names[-1]), kafka.bootstrap))
+        made.append(make_instance(catalogue.DEFINITION, org, pg.create_database(names[-1]), kafka.bootstrap,
+                                  topic_prefix))
         return made[-1]
     try:
         odl, parish = instance("odl"), instance("oulu-parish")
@@ -180,7 +181,7 @@ def world(pg, kafka):
                 rows = dict(c.execute(select(directory_service.c.service_id, directory_service.c.status)).all())
             return all(rows.get(ids[k]) == status for k, status in (
                 ("drop_in", "active"), ("money", "temporarily-closed"), ("food", "active"), ("gone", "withdrawn")))
-        parish.consume_until(arrived, timeout=60)
+        parish.consume_until(arrived)
         apps.append(create_app(parish.ctx.settings))
         client = apps[-1].test_client()
         tokens = {}
