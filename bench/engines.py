@@ -81,8 +81,14 @@ class Engines:
 
 
 # -- raw Kafka, for the baselines ---------------------------------------------------------------------------------
-def probe_consumer(bootstrap: str):
+def groupless_consumer(bootstrap: str):
+    """The product's consumer settings, without a group (assign and seek by hand)."""
     return broker.consumer(bootstrap, None)
+
+
+def producer(bootstrap: str):
+    """The product's producer settings (acks=all, idempotent)."""
+    return broker.producer(bootstrap)
 
 
 def create_topic(bootstrap: str, name: str, partitions: int) -> None:
@@ -93,7 +99,7 @@ def create_topic(bootstrap: str, name: str, partitions: int) -> None:
         pass
     finally:
         admin.close()
-    probe = probe_consumer(bootstrap)
+    probe = groupless_consumer(bootstrap)
     try:  # until the topic's metadata is visible to clients
         eventually(lambda: len(probe.partitions_for_topic(name) or ()) == partitions, 30,
                    what=f"topic {name} with {partitions} partitions")
@@ -103,7 +109,7 @@ def create_topic(bootstrap: str, name: str, partitions: int) -> None:
 
 def end_offsets(bootstrap: str, topics: list[str]) -> dict:
     """{(topic, partition): end offset} for every partition of the topics."""
-    probe = probe_consumer(bootstrap)
+    probe = groupless_consumer(bootstrap)
     try:
         tps = [TopicPartition(t, p) for t in topics
                for p in sorted(eventually(lambda: probe.partitions_for_topic(t), 15, what=f"topic {t}"))]

@@ -12,11 +12,11 @@ from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy import text
 
 from devstack.client import NotInTime, StackClient, eventually
-from services.kernel import broker
 from tests.support.people import synthetic_client
 
 from .common import RECEIVER, SENDER, Row, Run, p50_p99, percentile, say, tree_cpu
 from .engines import create_topic, database, running_stack
+from .engines import producer as new_producer
 
 WARM = 5
 
@@ -46,7 +46,7 @@ def raw_latency(bootstrap: str, rate: float, count: int) -> list[float]:
 
     t = threading.Thread(target=consume, daemon=True)
     t.start()
-    producer = broker.producer(bootstrap)
+    producer = new_producer(bootstrap)
     try:
         for i in range(WARM):
             producer.send(topic, key=b"warm%d" % i, value=repr(time.time()).encode())

@@ -16,12 +16,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 import services.attendance as attendance
 import services.reporting as reporting
 from services.attendance.domain import Encounter
-from services.kernel import broker
 from services.kernel.tables import consumer_offset, outbox
 from services.kernel.worker import consumer_for, relay_for
 
 from .common import SENDER, Profiler, Row, Run, say
-from .engines import Engines, create_topic, end_offsets, federation
+from .engines import Engines, create_topic, end_offsets, federation, groupless_consumer
+from .engines import producer as new_producer
 
 STAGE_BATCH = 500
 
@@ -54,7 +54,7 @@ def sample_records(ctx, limit: int = 1000) -> list[tuple[bytes, bytes, list]]:
 
 def raw_produce(bootstrap: str, topic: str, records: list, n: int) -> float:
     """n records with the product's producer settings (acks=all, idempotent); returns seconds (warm)."""
-    producer = broker.producer(bootstrap)
+    producer = new_producer(bootstrap)
     try:
         key, value, headers = records[0]
         producer.send(topic, key=b"warm-up", value=value, headers=headers).get(timeout=30)
@@ -76,7 +76,7 @@ def raw_produce(bootstrap: str, topic: str, records: list, n: int) -> float:
 
 def raw_consume(bootstrap: str, topic: str) -> tuple[int, float]:
     """Read every record of the topic with a group-less consumer (assign + seek_to_beginning)."""
-    consumer = broker.consumer(bootstrap, None)
+    consumer = groupless_consumer(bootstrap)
     try:
         tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
         consumer.assign(tps)
