@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from services import catalogue
 from services.catalogue import tables as ct
-from services.catalogue.domain import jsonable
-from services.catalogue.repositories import Directory
-from services.catalogue.schemas import ServiceIn
-from services.catalogue.search import ROW_COLUMNS, SearchQuery, search
+from services.catalogue.directory.repository import Directory
+from services.catalogue.directory.search import ROW_COLUMNS, SearchQuery, search
+from services.catalogue.publishing.domain import jsonable
+from services.catalogue.publishing.schemas import ServiceIn
 
 from .common import SENDER, Row, Run, past_iso, percentile, say
 

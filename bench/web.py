@@ -26,7 +26,7 @@ from devstack.client import NotInTime, consent_to, eventually
 from services.attendance.app import create_app
 from services.kernel.auth import Actor, Role, new_token, upsert_user
 from services.referrals import service as rs
-from services.referrals.identity import synthetic_identity_code
+from services.referrals.domain.identity import synthetic_identity_code
 from services.referrals.schemas import ConsentIn
 from services.referrals.tables import service_target
 
