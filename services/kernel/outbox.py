@@ -1,6 +1,6 @@
 """Transactional outbox and its relay.
 
-`Outbox.add` validates an event against its contract, signs it and inserts it
+`Outbox.add` validates an event against the contract version the producer names, signs it and inserts it
 in the caller's transaction; the outbox table's trigger (`NOTIFY outbox`)
 wakes the relay when that transaction commits. The relay publishes rows in `seq` order with an
 idempotent producer, marks them published, and keeps them for a retention
@@ -20,7 +20,7 @@ from sqlalchemy import func, insert, select as sa_select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from . import broker, metrics
-from .contracts import ContractRegistry
+from .contracts import TYPE_PREFIX, ContractRegistry
 from .events import CloudEvent, new_event
 from .faults import crash_point
 from .tables import outbox
@@ -47,19 +47,22 @@ class Outbox:
         self.conn = conn
         self.writer = writer
 
-    def add(self, name: str, key: str, data: dict, *, subject: str | None = None,
+    def add(self, event: str, key: str, data: dict, *, subject: str | None = None,
             extensions: dict | None = None) -> CloudEvent:
-        """Stage event `name` (latest contract version) in this transaction."""
+        """Stage `event`, named with its version ("referral.requested.v1"), in this transaction.
+
+        The producer names the version it emits: a new contract version is a new
+        file, and never switches a producer that did not ask for it.
+        """
         if self.writer is None:
             raise RuntimeError("this instance has no signing key, so it cannot produce events")
-        contract = self.writer.contracts.latest(name)
-        self.writer.contracts.validate(contract.type, data)
-        event = new_event(source=self.writer.source, type=contract.type, key=key, data=data,
-                          signing_key=self.writer.signing_key, subject=subject,
-                          dataschema=contract.dataschema, extensions=extensions)
-        self.add_record(event_id=event.id, event_type=event.type, topic=contract.topic, key=str(key),
-                        headers=event.headers(), value=event.data_bytes)
-        return event
+        contract = self.writer.contracts.validate(TYPE_PREFIX + event, data)
+        staged = new_event(source=self.writer.source, type=contract.type, key=key, data=data,
+                           signing_key=self.writer.signing_key, subject=subject,
+                           dataschema=contract.dataschema, extensions=extensions)
+        self.add_record(event_id=staged.id, event_type=staged.type, topic=contract.topic, key=str(key),
+                        headers=staged.headers(), value=staged.data_bytes)
+        return staged
 
     def add_record(self, *, event_id: str, event_type: str, topic: str, key: str,
                    headers: list[tuple[str, bytes]], value: bytes) -> None:
