@@ -19,7 +19,7 @@ from collections import Counter
 from typing import Callable
 
 from kafka import ConsumerRebalanceListener
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from . import broker, metrics
@@ -29,7 +29,6 @@ from .errors import Rejected  # noqa: F401  (handlers raise it; the runner dead-
 from .events import CloudEvent, EnvelopeError, check, decode_record
 from .federation import Federation
 from .faults import crash_point
-from .recovery import cluster_id, reconcile_cluster, reset_offsets
 from .tables import consumer_offset, inbox
 
 log = logging.getLogger(__name__)
@@ -96,8 +95,8 @@ class _Retry(Exception):
 class ConsumerRunner:
     def __init__(self, *, group: str, bootstrap: str, engine, uow_factory, handlers: Handlers,
                  federation: Federation, contracts: ContractRegistry, max_retries: int = 5,
-                 timeout_ms: int = 10_000, topics: list[str] | None = None, topics_file=None,
-                 topic_prefix: str = "", batch_size: int = 100):
+                 timeout_ms: int = 10_000, topics: list[str] | None = None, watch=None,
+                 batch_size: int = 100):
         self.group = group
         self.bootstrap = bootstrap
         self.engine = engine
@@ -108,8 +107,7 @@ class ConsumerRunner:
         self.max_retries = max_retries
         self.timeout_ms = timeout_ms
         self.topics = topics or handlers.topics(contracts)
-        self.topics_file = topics_file
-        self.topic_prefix = topic_prefix
+        self.watch = watch  # recovery.ClusterWatch (or None), passed in by the worker
         self.batch_size = batch_size
         self._cluster_id = None
         self.consumer = None
@@ -126,9 +124,9 @@ class ConsumerRunner:
         return {(r.topic, r.partition): r.next_offset for r in rows}
 
     def seek_to_stored(self, assigned) -> None:
-        if self.topics_file is not None:  # every (re)join: is this still the cluster our offsets refer to?
-            reconcile_cluster(self.engine, self.bootstrap, self.topics_file, self.topic_prefix)
-            self._cluster_id = cluster_id(self.bootstrap)
+        if self.watch is not None:  # every (re)join: is this still the cluster our offsets refer to?
+            self.watch.reconcile()
+            self._cluster_id = self.watch.cluster_id()
         stored = self.stored_offsets()
         ends = self._end_offsets(assigned)
         beyond = [(tp.topic, tp.partition) for tp in assigned
@@ -136,8 +134,7 @@ class ConsumerRunner:
         if beyond:
             # the log is shorter than what we applied: the broker lost its data (or a topic was recreated)
             log.warning("%s: stored offsets beyond the log end for %s", self.group, beyond)
-            if self.topics_file is None or not reconcile_cluster(self.engine, self.bootstrap, self.topics_file,
-                                                                 self.topic_prefix):
+            if self.watch is None or not self.watch.reconcile():
                 with self.engine.begin() as conn:
                     reset_offsets(conn, beyond)
             stored = self.stored_offsets()
@@ -384,8 +381,8 @@ class ConsumerRunner:
         return self._probe.end_offsets(list(tps), timeout_ms=self.timeout_ms)  # bounded: runs inside the rebalance
 
     def start(self):
-        if self.topics_file is not None:
-            reconcile_cluster(self.engine, self.bootstrap, self.topics_file, self.topic_prefix)
+        if self.watch is not None:
+            self.watch.reconcile()
         self.consumer = broker.consumer(self.bootstrap, self.group, self.timeout_ms)
         for topic in self.topics:  # know the partitions before joining: a leader without them assigns nothing
             self.consumer.partitions_for_topic(topic)
@@ -429,3 +426,11 @@ def _assigned(assignment) -> list[tuple[str, int]]:
             topic, partitions = t[0], t[1]
             out += [(topic, p) for p in partitions]
     return out
+
+
+def reset_offsets(conn, partitions: list[tuple[str, int]] | None = None) -> None:
+    """Forget stored offsets (all, or of the given partitions): they point into a log that is gone."""
+    stmt = delete(consumer_offset)
+    if partitions:
+        stmt = stmt.where(tuple_(consumer_offset.c.topic, consumer_offset.c.partition).in_(partitions))
+    conn.execute(stmt)

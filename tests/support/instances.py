@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from services.kernel.config import Settings
 from services.kernel.consumer import ConsumerRunner
 from services.kernel.context import ServiceContext
-from services.kernel.outbox import Relay
+from services.kernel.relay import Relay
 from services.kernel.worker import ServiceDefinition, consumer_for, context_for, relay_for
 
 
