@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 
 from . import broker
-from .consumer import reset_offsets
+from .consumer.offsets import reset_offsets
 from .outbox import requeue
 from .tables import kafka_cluster
 

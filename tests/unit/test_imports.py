@@ -65,6 +65,7 @@ def test_no_module_of_services_imports_itself_through_others():
 def test_the_relay_and_the_consumer_are_given_recovery_and_do_not_import_it():
     graph = import_graph()
     kernel_side = [m for m in graph if m == "services.kernel.relay" or m.startswith("services.kernel.consumer")]
+    assert "services.kernel.consumer.apply" in kernel_side
     for m in kernel_side:
         assert "services.kernel.recovery" not in graph[m], m
     assert "services.kernel.relay" not in graph["services.kernel.outbox"]  # the outbox is the database side only
