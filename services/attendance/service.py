@@ -8,7 +8,7 @@ def record_encounter(uow_factory, actor: Actor, **fields) -> Encounter:
     with uow_factory() as uow:
         e = Encounter.record(organization_id=actor.org_id, by=actor.username, **fields)
         uow.encounters.add(e)
-        uow.outbox.add("attendance.encounter-recorded", str(e.id), e.recorded_event())
+        uow.outbox.add("attendance.encounter-recorded.v1", str(e.id), e.recorded_event())
         uow.commit()
     return e
 

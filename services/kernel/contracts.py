@@ -75,12 +75,6 @@ class ContractRegistry:
         except KeyError:
             raise ContractError(f"unknown event type or version: {event_type}") from None
 
-    def latest(self, name: str) -> Contract:
-        versions = [c for c in self._contracts.values() if c.name == name]
-        if not versions:
-            raise ContractError(f"no contract for event {name!r}")
-        return max(versions, key=lambda c: c.version)
-
     def validate(self, event_type: str, data) -> Contract:
         contract = self.get(event_type)
         errors = sorted(contract.validator.iter_errors(data), key=lambda e: list(e.absolute_path))

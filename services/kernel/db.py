@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from .errors import Rejected
-from .outbox import Outbox
+from .outbox import EventWriter, Outbox
 
 KERNEL_MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -78,9 +78,9 @@ class UnitOfWork:
     relay is woken by NOTIFY when the transaction commits.
     """
 
-    def __init__(self, engine: Engine, events=None, org_id: str | None = None):
+    def __init__(self, engine: Engine, writer: EventWriter | None = None, org_id: str | None = None):
         self._engine = engine
-        self._events = events
+        self._writer = writer  # None: an instance without a signing key produces no events
         self.org_id = org_id
         self.conn: Connection | None = None
         self._tx = None
@@ -88,7 +88,7 @@ class UnitOfWork:
     def __enter__(self):
         self.conn = self._engine.connect()
         self._tx = self.conn.begin()
-        self.outbox = Outbox(self.conn, self._events)
+        self.outbox = Outbox(self.conn, self._writer)
         self.access_log = AccessLog(self.conn, self.org_id)
         self.on_enter()
         return self

@@ -25,7 +25,8 @@ from .config import Settings
 from .consumer import ConsumerRunner, Handlers
 from .context import ServiceContext, build_context
 from .db import UnitOfWork
-from .outbox import Relay
+from .recovery import ClusterWatch
+from .relay import Relay
 
 
 @dataclass(frozen=True)
@@ -70,18 +71,26 @@ def context_for(defn: ServiceDefinition, settings: Settings | None = None, **kw)
     return build_context(settings, uow_class=defn.uow_class, migrations=defn.migrations, **kw)
 
 
+def cluster_watch_for(ctx: ServiceContext) -> ClusterWatch | None:
+    """What notices that the broker lost its data and recovers the instance (relay and consumer share it)."""
+    s = ctx.settings
+    if s.topics_file is None:
+        return None
+    return ClusterWatch(ctx.engine, s.kafka_bootstrap_servers, s.topics_file, s.topic_prefix)
+
+
 def consumer_for(defn: ServiceDefinition, ctx: ServiceContext) -> ConsumerRunner:
     s = ctx.settings
     return ConsumerRunner(group=s.consumer_group, bootstrap=s.kafka_bootstrap_servers, engine=ctx.engine,
                           uow_factory=ctx.uow, handlers=defn.handlers, federation=ctx.federation,
                           contracts=ctx.contracts, max_retries=s.consumer_max_retries,
-                          timeout_ms=s.kafka_client_timeout_ms, topics_file=s.topics_file, topic_prefix=s.topic_prefix)
+                          timeout_ms=s.kafka_client_timeout_ms, watch=cluster_watch_for(ctx))
 
 
 def relay_for(ctx: ServiceContext) -> Relay:
     s = ctx.settings
     return Relay(ctx.engine, s.kafka_bootstrap_servers, retention_hours=s.outbox_retention_hours,
-                 timeout_ms=s.kafka_client_timeout_ms, topics_file=s.topics_file, topic_prefix=s.topic_prefix)
+                 timeout_ms=s.kafka_client_timeout_ms, watch=cluster_watch_for(ctx))
 
 
 def main(defn: ServiceDefinition, argv=None) -> None:

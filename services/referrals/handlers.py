@@ -50,7 +50,7 @@ def referral_requested(uow, event):
         return
     uow.referrals.add_history(Change(referral.id, None, State.REQUESTED, None, None, event.org, None,
                                      referral.requested_at))
-    uow.outbox.add("referral.received", str(referral.id), referral.received_event(),
+    uow.outbox.add("referral.received.v1", str(referral.id), referral.received_event(),
                    extensions={"recipient": referral.from_org})
     uow.notifications.add("caseworker", "incoming", referral.id)
     if withdrawn:

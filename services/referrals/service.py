@@ -82,7 +82,7 @@ def record_consent(uow_factory, actor: Actor, client_id, fields: dict, *, purpos
         consent = Consent.record(client_id=client.id, by=actor.username, own_org=actor.org_id, **fields)
         uow.consents.add(consent)
         if consent.decision.value == "granted":
-            uow.outbox.add("consent.granted", str(consent.id), _consent_event(consent, client, actor.org_id),
+            uow.outbox.add("consent.granted.v1", str(consent.id), _consent_event(consent, client, actor.org_id),
                            extensions={"recipient": consent.recipient_org})
         uow.access_log.record(actor, f"client:{client_id}", "consent.record", purpose)
         uow.commit()
@@ -96,7 +96,7 @@ def withdraw_consent(uow_factory, actor: Actor, client_id, consent_id, *, purpos
         consent = uow.consents.get(client_id, consent_id)
         consent.withdraw(by=actor.username)
         uow.consents.save_withdrawal(consent)
-        uow.outbox.add("consent.withdrawn", str(consent.id), _consent_event(consent, client, actor.org_id),
+        uow.outbox.add("consent.withdrawn.v1", str(consent.id), _consent_event(consent, client, actor.org_id),
                        extensions={"recipient": consent.recipient_org})
         uow.access_log.record(actor, f"client:{client_id}", "consent.withdraw", purpose)
         uow.commit()
@@ -140,7 +140,7 @@ def send_referral(uow_factory, actor: Actor, client_id, service_id, categories: 
         uow.referrals.add_history(change)
         uow.disclosures.record(client_id=client.id, referral_id=referral.id, recipient_org=to_org,
                                categories=shared, consent_id=consent.id, username=actor.username)
-        uow.outbox.add("referral.requested", str(referral.id), referral.requested_event(box),
+        uow.outbox.add("referral.requested.v1", str(referral.id), referral.requested_event(box),
                        extensions={"recipient": to_org})
         uow.access_log.record(actor, f"client:{client_id}", "referral.send", purpose)
         uow.commit()
@@ -184,7 +184,7 @@ def act_on_referral(uow_factory, actor: Actor, referral_id, action: str, reason_
         uow.referrals.add_history(change)
         name, data = r.change_event(change)
         other = r.from_org if r.side_of(actor.org_id) == "receiver" else r.to_org
-        uow.outbox.add(name, str(r.id), data, extensions={"recipient": other})
+        uow.outbox.add(f"{name}.v1", str(r.id), data, extensions={"recipient": other})  # every lifecycle event: v1
         uow.access_log.record(actor, _subject(r), f"referral.{action}", purpose)
         uow.commit()
     return r
@@ -198,7 +198,7 @@ def record_outcome(uow_factory, actor: Actor, referral_id, point: str, outcome: 
         o = Outcome.record(r, point=point, outcome=outcome, detail=detail, org_id=actor.org_id, by=actor.username)
         uow.referrals.add_outcome(o)
         other = r.from_org if r.side_of(actor.org_id) == "receiver" else r.to_org
-        uow.outbox.add("referral.outcome-recorded", str(r.id), o.event(r), extensions={"recipient": other})
+        uow.outbox.add("referral.outcome-recorded.v1", str(r.id), o.event(r), extensions={"recipient": other})
         uow.access_log.record(actor, _subject(r), "referral.outcome", purpose)
         uow.commit()
     return o
@@ -262,7 +262,7 @@ def announce_expired_consents(uow_factory, org_id: str) -> int:
         for consent in expired:
             client = uow.clients.get(consent.client_id)
             data = {**_consent_event(consent, client, org_id), "expired_at": _iso(consent.valid_until)}
-            uow.outbox.add("consent.expired", str(consent.id), data, extensions={"recipient": consent.recipient_org})
+            uow.outbox.add("consent.expired.v1", str(consent.id), data, extensions={"recipient": consent.recipient_org})
             uow.consents.mark_expiry_announced(consent.id, now)
         uow.commit()
     return len(expired)
@@ -280,7 +280,7 @@ def escalate_unanswered(uow_factory, org_id: str, working_days: int, today: date
             r.escalated_at = now
             uow.referrals.save(r)
             uow.notifications.add("manager", "escalated", r.id)
-            uow.outbox.add("referral.escalated", str(r.id),
+            uow.outbox.add("referral.escalated.v1", str(r.id),
                            {**r.facts(), "by_org": org_id, "working_days": working_days, "escalated_at": _iso(now)},
                            extensions={"recipient": r.from_org})
             n += 1

@@ -17,7 +17,7 @@ from services.kernel import broker
 from services.kernel.config import Settings
 from services.kernel.consumer import ConsumerRunner, Orphaned
 from services.kernel.context import ServiceContext
-from services.kernel.outbox import Relay
+from services.kernel.relay import Relay
 from services.kernel.worker import ServiceDefinition, consumer_for, context_for, relay_for
 
 STUCK_AFTER = 10.0  # seconds without progress while records wait: far longer than a join takes

@@ -4,7 +4,7 @@ from services.kernel.errors import Conflict
 
 from .domain import CatalogueService, Location
 
-PUBLISHED, WITHDRAWN = "catalogue.service-published", "catalogue.service-withdrawn"
+PUBLISHED, WITHDRAWN = "catalogue.service-published.v2", "catalogue.service-withdrawn.v1"
 
 
 def _announce(uow, s: CatalogueService, *, was_public: bool = True) -> None:
