@@ -38,7 +38,7 @@ def stage_encounters(ctx, n: int, batch: int = STAGE_BATCH) -> float:
                 e = Encounter.record(organization_id=ctx.settings.org_id, kind="drop-in", anonymous=True,
                                      participants=2, occurred_at=occurred, by=f"caseworker@{ctx.settings.org_id}")
                 uow.encounters.add(e)
-                uow.outbox.add("attendance.encounter-recorded", str(e.id), e.recorded_event())
+                uow.outbox.add("attendance.encounter-recorded.v1", str(e.id), e.recorded_event())
             uow.commit()
         done += k
     return time.perf_counter() - t
