@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from devstack.client import eventually
+from devstack.client import consent_to, eventually
 from tests.support.people import synthetic_client
 
 pytestmark = pytest.mark.e2e
@@ -91,7 +91,12 @@ def referral(stack, org, referral_id) -> dict:
 
 def test_whole_referral_loop_across_organisations(stack):
     """Send at A -> received at B -> accept -> start -> complete with outcome -> A sees it all."""
-    client_id = stack.client_with_consent("nuorten-polku", "odl", synthetic_client())
+    c = stack.call("nuorten-polku", "referrals", "POST", "/api/v1/clients", json=synthetic_client())
+    assert c.status_code == 201, c.text
+    client_id = c.json()["id"]
+    r = stack.call("nuorten-polku", "referrals", "POST", f"/api/v1/clients/{client_id}/consents",
+                   json=consent_to("odl"))
+    assert r.status_code == 201, r.text
     r = stack.call("nuorten-polku", "referrals", "POST", "/api/v1/referrals", json={
         "client_id": client_id, "service_id": stack.target("nuorten-polku", "odl")["service_id"], "note": "E2E"})
     assert r.status_code == 201, r.text
