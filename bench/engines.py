@@ -38,7 +38,7 @@ def database(url: str):
 
 
 class Engines:
-    """PostgreSQL and Kafka of the benchmark's own, started as tests/conftest.py does."""
+    """PostgreSQL and Kafka of the benchmark's own, started as tests/support/parts.py does."""
 
     def __init__(self, tmp: Path):
         self.tmp = tmp
