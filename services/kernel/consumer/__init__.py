@@ -7,8 +7,8 @@
     runner.py      ConsumerRunner: poll, apply, back off, restart
 """
 from .apply import ClusterChanged, RecordApplier, Retry
-from .assignment import Orphaned
+from .assignment import Orphaned, Stalled
 from .handlers import Handler, Handlers
 from .runner import ConsumerRunner
 
-__all__ = ["ClusterChanged", "ConsumerRunner", "Handler", "Handlers", "Orphaned", "RecordApplier", "Retry"]
+__all__ = ["ClusterChanged", "ConsumerRunner", "Handler", "Handlers", "Orphaned", "RecordApplier", "Retry", "Stalled"]

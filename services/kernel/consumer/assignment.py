@@ -16,6 +16,12 @@ class Orphaned(Exception):
     """Partitions of the subscribed topics are assigned to no member of the group."""
 
 
+class Stalled(Orphaned):
+    """This member holds partitions with records waiting but has been fetching nothing: kafka-python 3.0 can
+    leave a member so after a rejoin whose SyncGroup answer arrived after poll() gave up (the new assignment
+    is never applied, the old one stays paused, and the broker drops the member). Rejoining mends it."""
+
+
 class SeekToStoredOffsets(ConsumerRebalanceListener):
     """On every (re)join: is the broker still the cluster the stored offsets refer to? Then each
     assigned partition is read from its stored offset (from the beginning if there is none).

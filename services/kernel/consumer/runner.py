@@ -17,7 +17,7 @@ from ..contracts import ContractRegistry
 from ..federation import Federation
 from ..restart import keep_running
 from .apply import ClusterChanged, RecordApplier, Retry
-from .assignment import Orphaned, SeekToStoredOffsets, unowned_partitions
+from .assignment import Orphaned, SeekToStoredOffsets, Stalled, unowned_partitions
 from .handlers import Handlers
 from .offsets import stored_offsets
 
@@ -44,6 +44,8 @@ class ConsumerRunner:
         self._seeker: SeekToStoredOffsets | None = None
         self._idle_since: float | None = None  # since when this member has had no partitions
         self.orphan_check_after = 15.0          # seconds without partitions before asking the group
+        self.stall_check_after = 10.0           # seconds without records, while holding partitions, before
+        self._fetched_at = time.monotonic()     # checking whether records wait there (see Stalled)
 
     def stored_offsets(self) -> dict[tuple[str, int], int]:
         return stored_offsets(self.engine)
@@ -58,11 +60,13 @@ class ConsumerRunner:
                                            bootstrap=self.bootstrap, timeout_ms=self.timeout_ms, watch=self.watch)
         self.consumer.subscribe(self.topics, listener=self._seeker)
         self._idle_since = None
+        self._fetched_at = time.monotonic()
 
     def poll_once(self, timeout_ms: int = 500) -> int:
         batches = self.consumer.poll(timeout_ms=timeout_ms)
         if batches:
             self._check_same_cluster()
+            self._fetched_at = time.monotonic()
         self._watch_assignment()
         n = 0
         for tp, records in batches.items():
@@ -104,6 +108,7 @@ class ConsumerRunner:
         without partitions, ask the group; if some partition has no owner, rejoin."""
         if self.consumer.assignment():
             self._idle_since = None
+            self._watch_progress()
             return
         now = time.monotonic()
         if self._idle_since is None:
@@ -113,6 +118,28 @@ class ConsumerRunner:
             orphans = self.unowned_partitions()
             if orphans:
                 raise Orphaned(f"partitions owned by no member of {self.group}: {sorted(orphans)}")
+
+    def _watch_progress(self) -> None:
+        """Holding partitions but fetching nothing for a while: fine when everything is applied, a stall
+        (raise Stalled, so the run loop rejoins) when the stored offsets lie behind the log end."""
+        if time.monotonic() - self._fetched_at < self.stall_check_after:
+            return
+        self._fetched_at = time.monotonic()
+        behind = self.partitions_behind()
+        if behind:
+            raise Stalled(f"{self.group} fetched nothing for {self.stall_check_after:.0f}s while records wait "
+                          f"in {sorted(behind)}")
+
+    def partitions_behind(self) -> set[tuple[str, int]]:
+        """Assigned partitions with records not yet applied: the stored offset (or the log start, when
+        retention removed what was never read) lies before the log end."""
+        parts = list(self.consumer.assignment())
+        if not parts:
+            return set()
+        starts, ends = self.consumer.beginning_offsets(parts), self.consumer.end_offsets(parts)
+        stored = self.stored_offsets()
+        return {(tp.topic, tp.partition) for tp, end in ends.items()
+                if max(stored.get((tp.topic, tp.partition), 0), starts.get(tp, 0)) < end}
 
     def unowned_partitions(self) -> set[tuple[str, int]]:
         return unowned_partitions(self.bootstrap, self.group, self.topics, self.timeout_ms)
