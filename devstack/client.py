@@ -13,7 +13,6 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 ALL_CATEGORIES = ("identity", "contact", "background", "referral-details")
 
@@ -74,10 +73,6 @@ class StackClient:
     def __init__(self, desc: dict, timeout: float = 15.0):
         self.desc = desc
         self.timeout = timeout
-
-    @classmethod
-    def from_file(cls, path: Path | str, **kw) -> "StackClient":
-        return cls(json.loads(Path(path).read_text(encoding="utf-8")), **kw)
 
     # -- who and where -----------------------------------------------------------------------------
     @property
