@@ -1,4 +1,4 @@
-"""Tables every service database has: outbox, inbox, consumer offsets, users, access log.
+"""Tables every service database has: outbox, inbox, consumer offsets, parking failures, users, access log.
 
 Created by the kernel's Alembic branch (services/kernel/migrations); the
 services' own migrations depend on it.
@@ -20,18 +20,23 @@ outbox = Table(
     Column("value", LargeBinary, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("published_at", DateTime(timezone=True)),
+    Column("quarantined_at", DateTime(timezone=True)),  # the broker refused it for good: set aside
+    Column("quarantine_error", Text),
     Index("outbox_unpublished", "seq", postgresql_where=text("published_at IS NULL")),
+    Index("outbox_quarantined", "seq", postgresql_where=text("quarantined_at IS NOT NULL")),
+    Index("outbox_published_at", "published_at", postgresql_where=text("published_at IS NOT NULL")),
 )
 
 inbox = Table(
     "inbox", metadata,
-    Column("event_id", String(200), primary_key=True),
-    Column("source", String(200), nullable=False),
+    Column("event_id", String(200), primary_key=True),  # with source: another member cannot reuse an id
+    Column("source", String(200), primary_key=True),
     Column("event_type", String(200), nullable=False),
     Column("topic", String(200), nullable=False),
     Column("partition", Integer, nullable=False),
     Column("offset", BigInteger, nullable=False),
     Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("inbox_processed_at", "processed_at"),
 )
 
 consumer_offset = Table(
@@ -64,6 +69,19 @@ access_log = Table(
     Column("action", String(100), nullable=False),
     Column("purpose", Text),
     Column("result", String(60), nullable=False),
+)
+
+# A record that could not even be parked on its dead-letter topic: consumption moved on past it.
+parking_failure = Table(
+    "parking_failure", metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("consumer_group", String(200), nullable=False),
+    Column("topic", String(200), nullable=False),
+    Column("partition", Integer, nullable=False),
+    Column("offset", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("error", Text, nullable=False),
 )
 
 # The Kafka cluster the stored offsets and the published outbox rows refer to.

@@ -3,7 +3,7 @@
 A run of one partition's consecutive records (a poll's batch, or a single
 record when a failing batch is taken apart to find its culprit) is applied in
 one transaction: lock the partition's stored offset (fenced: a record below it
-was applied before and is skipped), record the event ids in the inbox (an
+was applied before and is skipped), record the events' (source, id) in the inbox (an
 event seen before, also earlier in the same run, is not applied again), apply
 each handler's effect and stage any new outbox rows, advance the offset. A
 record that is not a well-formed, correctly signed, contract-valid event of a
@@ -37,7 +37,7 @@ INBOX_INSERT = text(
     'INSERT INTO inbox (event_id, source, event_type, topic, partition, "offset") '
     "SELECT * FROM unnest(CAST(:ids AS varchar[]), CAST(:sources AS varchar[]), CAST(:types AS varchar[]), "
     "CAST(:topics AS varchar[]), CAST(:partitions AS int[]), CAST(:offsets AS bigint[])) "
-    "ON CONFLICT DO NOTHING RETURNING event_id")
+    "ON CONFLICT DO NOTHING RETURNING source, event_id")
 
 
 class ClusterChanged(Exception):
@@ -161,8 +161,8 @@ class RecordApplier:
                 handler = self.handlers.get(c.event.type)
                 if handler is None:
                     outcome = "ignored"
-                elif c.event.id in fresh:
-                    fresh.discard(c.event.id)  # a duplicate later in this same run is not applied again
+                elif (c.event.source, c.event.id) in fresh:
+                    fresh.discard((c.event.source, c.event.id))  # a duplicate later in this run is not applied again
                     handler(uow, c.event)
                     outcome = "applied"
                 else:
@@ -183,14 +183,15 @@ class RecordApplier:
         return len(run)
 
     @staticmethod
-    def _record_in_inbox(conn, wanted: list[Checked]) -> set[str]:
-        """Insert the events' ids into the inbox; returns the ids not seen before."""
+    def _record_in_inbox(conn, wanted: list[Checked]) -> set[tuple[str, str]]:
+        """Insert the events' (source, id) into the inbox; returns those not seen before. Deduplication is by
+        both: another member reusing a genuine event's id cannot make it be skipped."""
         if not wanted:
             return set()
-        return set(conn.execute(INBOX_INSERT, {
+        return {(source, event_id) for source, event_id in conn.execute(INBOX_INSERT, {
             "ids": [c.event.id for c in wanted], "sources": [c.event.source for c in wanted],
             "types": [c.event.type for c in wanted], "topics": [c.rec.topic for c in wanted],
-            "partitions": [c.rec.partition for c in wanted], "offsets": [c.rec.offset for c in wanted]}).scalars())
+            "partitions": [c.rec.partition for c in wanted], "offsets": [c.rec.offset for c in wanted]})}
 
     def _stage_dead_letter(self, uow, c: Checked) -> None:
         """Park the record on <topic>.DLT through the outbox, in the caller's transaction."""
