@@ -22,6 +22,7 @@ from .federation import Federation
 
 SOURCE_RE = re.compile(r"^/orgs/(?P<org>[a-z0-9][a-z0-9-]*)/(?P<service>[a-z]+)$")
 REQUIRED = ("id", "source", "specversion", "type", "time", "partitionkey", "signature")
+MAX_ATTRIBUTE_CHARS = 200
 
 
 class EnvelopeError(ValueError):
@@ -94,6 +95,12 @@ def decode_record(headers, key: bytes | None, value: bytes | None) -> CloudEvent
     missing = [a for a in REQUIRED if not attrs.get(a)]
     if missing:
         raise EnvelopeError(f"missing CloudEvents attributes: {', '.join(missing)}")
+    if any("\x00" in k or "\x00" in v for k, v in attrs.items()):  # no database column can hold it
+        raise EnvelopeError("a CloudEvents attribute holds a NUL character")
+    too_long = [a for a in ("id", "source", "type", "partitionkey", "subject")
+                if len(attrs.get(a) or "") > MAX_ATTRIBUTE_CHARS]  # they go to varchar(200) columns
+    if too_long:
+        raise EnvelopeError(f"attributes longer than {MAX_ATTRIBUTE_CHARS} characters: {', '.join(too_long)}")
     if attrs["specversion"] != "1.0":
         raise EnvelopeError(f"unsupported specversion {attrs['specversion']!r}")
     if h.get("content-type", "application/json").split(";")[0].strip() != "application/json":
@@ -108,8 +115,10 @@ def decode_record(headers, key: bytes | None, value: bytes | None) -> CloudEvent
         raise EnvelopeError("record has no data")
     try:
         data = json.loads(value)
-    except ValueError as e:
-        raise EnvelopeError(f"data is not JSON: {e}") from None
+    except (ValueError, RecursionError) as e:
+        raise EnvelopeError(f"data is not JSON: {type(e).__name__}: {e}"[:500]) from None
+    if b"\\u0000" in value and _holds_nul(data):  # PostgreSQL text cannot store it
+        raise EnvelopeError("data holds a NUL character")
     known = {"id", "source", "specversion", "type", "time", "partitionkey", "dataschema",
              "subject", "signature"}
     return CloudEvent(id=attrs["id"], source=attrs["source"], type=attrs["type"], time=attrs["time"],
@@ -117,6 +126,16 @@ def decode_record(headers, key: bytes | None, value: bytes | None) -> CloudEvent
                       dataschema=attrs.get("dataschema"), subject=attrs.get("subject"),
                       extensions={k: v for k, v in attrs.items() if k not in known},
                       signature=attrs["signature"])
+
+
+def _holds_nul(data) -> bool:
+    if isinstance(data, str):
+        return "\x00" in data
+    if isinstance(data, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in data.items())
+    if isinstance(data, list):
+        return any(_holds_nul(v) for v in data)
+    return False
 
 
 def verify(event: CloudEvent, federation: Federation) -> None:

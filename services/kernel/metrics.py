@@ -20,6 +20,9 @@ EVENTS_CONSUMED = Counter("yhd_events_consumed_total", "Events consumed, by outc
                           ["type", "topic", "outcome"])
 EVENTS_DEAD_LETTERED = Counter("yhd_events_dead_lettered_total", "Records parked on a dead-letter topic",
                                ["topic", "reason"])
+PARKING_FAILURES = Counter("yhd_parking_failures_total",
+                           "Records that could not even be parked on their dead-letter topic (passed over)",
+                           ["topic"])
 OUTBOX_BACKLOG = Gauge("yhd_outbox_backlog", "Outbox rows not yet published",
                        multiprocess_mode="livemax")
 CONSUMER_LAG = Gauge("yhd_consumer_lag", "Records between the stored offset and the log end",

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from .contracts import TYPE_PREFIX, ContractRegistry
 from .events import CloudEvent, new_event
+from .parking import encode_headers
 from .tables import outbox
 
 NOTIFY_CHANNEL = "outbox"  # the outbox table's trigger NOTIFYs it; the relay LISTENs
@@ -56,11 +57,11 @@ class Outbox:
         return staged
 
     def add_record(self, *, event_id: str, event_type: str, topic: str, key: str,
-                   headers: list[tuple[str, bytes]], value: bytes) -> None:
+                   headers: list[tuple[str, bytes | None]], value: bytes) -> None:
         # one prepared statement; the table's trigger NOTIFYs the relay when this transaction commits
         self.conn.execute(OUTBOX_INSERT, {
             "event_id": event_id, "event_type": event_type, "topic": topic, "key": key,
-            "headers": [[k, v.decode("utf-8", "replace")] for k, v in headers], "value": value})
+            "headers": encode_headers(headers), "value": value})
 
 
 def requeue(conn: Connection) -> int:

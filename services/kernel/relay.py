@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from . import broker, metrics
 from .faults import crash_point
 from .outbox import NOTIFY_CHANNEL
+from .parking import decode_headers
 from .restart import keep_running
 from .tables import outbox
 
@@ -61,7 +62,7 @@ class Relay:
             return 0
         producer = self._get_producer()
         futures = [producer.send(r.topic, key=r.key.encode(), value=bytes(r.value),
-                                 headers=[(k, v.encode()) for k, v in r.headers]) for r in rows]
+                                 headers=decode_headers(r.headers)) for r in rows]
         producer.flush(timeout=self.timeout_ms * 3 / 1000)
         done = []
         for r, f in zip(rows, futures):  # only the in-order prefix that succeeded counts

@@ -9,8 +9,10 @@ each handler's effect and stage any new outbox rows, advance the offset. A
 record that is not a well-formed, correctly signed, contract-valid event of a
 federation member goes to `<topic>.DLT` (through the outbox, in that same
 transaction) with `dlt_*` headers saying why; so does a record whose handler
-rejects it, or keeps failing after bounded retries. Transient database errors
-raise `Retry`: the runner seeks back and retries after a backoff.
+rejects it, or keeps failing after bounded retries. Should even parking fail,
+the record is noted in `parking_failure` and passed over: no record stops the
+bus. Transient database errors raise `Retry`: the runner seeks back and
+retries after a backoff.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
 from .. import broker, metrics
 from ..contracts import ContractError, ContractRegistry
@@ -28,6 +30,8 @@ from ..errors import Rejected
 from ..events import CloudEvent, EnvelopeError, check, decode_record
 from ..faults import crash_point
 from ..federation import Federation
+from ..parking import MAX_ERROR_CHARS, clean_text, dead_letter
+from ..tables import parking_failure
 from .offsets import advance_offset, cluster_of_offsets, lock_offset
 from .handlers import Handlers
 
@@ -115,6 +119,8 @@ class RecordApplier:
             return Checked(rec, event)
         except (EnvelopeError, ContractError) as e:
             return Checked(rec, None, (type(e).__name__, str(e)))
+        except Exception as e:  # e.g. RecursionError on absurdly nested JSON: no record may stop the bus
+            return Checked(rec, None, ("Undecodable", f"{type(e).__name__}: {e}"))
 
     def _apply_alone(self, c: Checked) -> None:
         """A run of one: Rejected is dead-lettered at once, another failure after max_retries."""
@@ -125,17 +131,52 @@ class RecordApplier:
             raise
         except Rejected as e:
             self._failures.pop(key, None)
-            self._commit([c.dead_lettered("Rejected", str(e))])
+            self._park(c.dead_lettered("Rejected", str(e)))
         except Exception as e:
             if is_transient(e):
                 log.warning("%s: transient error at %s: %s", self.group, _at(c.rec), e)
                 raise Retry(c.rec) from e
+            if c.dead is not None:  # parking it failed: retrying would fail alike
+                self._note_parking_failure(c, e)
+                return
             n = self._failures[key] = self._failures.get(key, 0) + 1
             if n <= self.max_retries:
                 log.warning("%s: handler failed (%d/%d) at %s: %r", self.group, n, self.max_retries, _at(c.rec), e)
                 raise Retry(c.rec) from e
             self._failures.pop(key, None)
-            self._commit([c.dead_lettered("HandlerError", f"{type(e).__name__}: {e}")])
+            self._park(c.dead_lettered("HandlerError", f"{type(e).__name__}: {e}"))
+
+    def _park(self, c: Checked) -> None:
+        """Commit `c` as a dead letter; if even that fails (not transiently), note it and move on."""
+        try:
+            self._commit([c])
+        except ClusterChanged:
+            raise
+        except Exception as e:
+            if is_transient(e):
+                raise Retry(c.rec) from e
+            self._note_parking_failure(c, e)
+
+    def _note_parking_failure(self, c: Checked, error: Exception) -> None:
+        """The record could not be parked on its dead-letter topic: record that in `parking_failure` with the
+        offset advanced past it, so consumption goes on. Should that fail too, the log and the
+        yhd_parking_failures_total metric are all that is left, and the record is passed over."""
+        rec, (reason, why) = c.rec, c.dead
+        detail = clean_text(f"{reason}: {why}; parking failed: {type(error).__name__}: {error}", MAX_ERROR_CHARS)
+        metrics.PARKING_FAILURES.labels(rec.topic).inc()
+        log.error("%s: could not park %s on the dead-letter topic, passing over it: %s", self.group, _at(rec), detail)
+        try:
+            with self.uow_factory() as uow:
+                if lock_offset(uow.conn, rec.topic, rec.partition) <= rec.offset:
+                    uow.conn.execute(insert(parking_failure).values(
+                        consumer_group=self.group, topic=rec.topic, partition=rec.partition, offset=rec.offset,
+                        reason=clean_text(reason, 200), error=detail))
+                    advance_offset(uow.conn, rec.topic, rec.partition, rec.offset + 1)
+                uow.commit()
+        except Exception as e:
+            if is_transient(e):
+                raise Retry(rec) from e
+            log.error("%s: could not even note the parking failure at %s: %r", self.group, _at(rec), e)
 
     def _commit(self, run: list[Checked]) -> int:
         """The exactly-once transaction: offset, inbox, effects, new events and dead letters."""
@@ -194,17 +235,14 @@ class RecordApplier:
             "partitions": [c.rec.partition for c in wanted], "offsets": [c.rec.offset for c in wanted]})}
 
     def _stage_dead_letter(self, uow, c: Checked) -> None:
-        """Park the record on <topic>.DLT through the outbox, in the caller's transaction."""
+        """Park the record on <topic>.DLT through the outbox, in the caller's transaction (parking.py makes a
+        copy of any record that the outbox can store and the broker accept)."""
         rec, (reason, error) = c.rec, c.dead
-        headers = list(rec.headers or []) + [
-            ("dlt_reason", reason.encode()), ("dlt_error", error[:2000].encode()),
-            ("dlt_topic", rec.topic.encode()), ("dlt_partition", str(rec.partition).encode()),
-            ("dlt_offset", str(rec.offset).encode()), ("dlt_consumer_group", self.group.encode())]
-        uow.outbox.add_record(
-            event_id=f"dlt:{self.group}:{rec.topic}:{rec.partition}:{rec.offset}",
-            event_type=c.event.type if c.event else "unknown", topic=rec.topic + broker.DLT_SUFFIX,
-            key=(rec.key or b"").decode("utf-8", "replace"), headers=headers, value=rec.value or b"")
-        log.warning("%s: dead-lettered %s: %s: %s", self.group, _at(rec), reason, error)
+        parked = dead_letter(rec, group=self.group, reason=reason, error=error)
+        uow.outbox.add_record(event_id=parked.event_id, event_type=c.event.type if c.event else "unknown",
+                              topic=rec.topic + broker.DLT_SUFFIX, key=parked.key, headers=parked.headers,
+                              value=parked.value)
+        log.warning("%s: dead-lettered %s: %s: %s", self.group, _at(rec), reason, clean_text(error, 500))
 
 
 def _key(rec) -> tuple[str, int, int]:
