@@ -1,7 +1,7 @@
 """The Flask application base every service builds on.
 
 OpenAPI 3 at /openapi.json with Swagger UI at /docs (served locally),
-/healthz (database and broker), /metrics (Prometheus), RFC 9457
+/healthz (database, broker, and whether the consumer advances), /metrics (Prometheus), RFC 9457
 problem+json for every error, and request latency metrics. A service with
 pages adds browser sessions and CSRF protection (`enable_browser_sessions`).
 """
@@ -27,6 +27,7 @@ from . import broker, metrics
 from .context import ServiceContext
 from .db import is_transient, ping
 from .errors import DomainError, Forbidden, problem
+from .progress import ConsumerProgress
 
 log = logging.getLogger(__name__)
 SWAGGER_DIR = Path(swagger_ui_bundle.swagger_ui_path)
@@ -60,7 +61,9 @@ def problem_response(status: int, title: str, detail: str, code: str, **extra) -
     return resp
 
 
-def create_base_app(ctx: ServiceContext, *, title: str, description: str = "") -> tuple[Flask, Api]:
+def create_base_app(ctx: ServiceContext, *, title: str, description: str = "",
+                    consumer_topics: list[str] = ()) -> tuple[Flask, Api]:
+    """`consumer_topics`: what the instance's consumer reads; /healthz turns 503 when it stops advancing."""
     app = Flask(ctx.settings.service)
     app.json.ensure_ascii = False
     app.config.update(
@@ -74,6 +77,8 @@ def create_base_app(ctx: ServiceContext, *, title: str, description: str = "") -
     api = Api(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     broker_check = _BrokerCheck(ctx.settings.kafka_bootstrap_servers)
+    progress = ConsumerProgress(ctx.engine, ctx.settings.kafka_bootstrap_servers, list(consumer_topics),
+                                stall_seconds=ctx.settings.consumer_stall_seconds)
 
     @app.get("/docs/static/<path:filename>")
     def swagger_static(filename):
@@ -88,6 +93,9 @@ def create_base_app(ctx: ServiceContext, *, title: str, description: str = "") -
         except Exception as e:
             checks["database"] = f"down: {type(e).__name__}"
         checks["broker"] = "ok" if broker_check.ok() else "unreachable"
+        if checks["database"] == "ok" and checks["broker"] == "ok":
+            stalls = progress.stalls()
+            checks["consumer"] = "stalled: " + "; ".join(stalls) if stalls else "ok"
         ok = all(v == "ok" for v in checks.values())
         body = {"status": "ok" if ok else "degraded", "org": ctx.settings.org_id,
                 "service": ctx.settings.service, "checks": checks}
@@ -153,7 +161,8 @@ def create_service_app(defn, blueprints, *, title: str, description: str, settin
     from .worker import context_for, setup_logging  # worker imports nothing of Flask
     setup_logging()
     ctx = context_for(defn, settings)
-    app, api = create_base_app(ctx, title=title, description=description)
+    topics = sorted(defn.handlers.topics(ctx.contracts)) if defn.handlers.types() else []
+    app, api = create_base_app(ctx, title=title, description=description, consumer_topics=topics)
     for bp in blueprints:
         api.register_blueprint(bp)
     return app

@@ -27,6 +27,9 @@ OUTBOX_BACKLOG = Gauge("yhd_outbox_backlog", "Outbox rows not yet published",
                        multiprocess_mode="livemax")
 CONSUMER_LAG = Gauge("yhd_consumer_lag", "Records between the stored offset and the log end",
                      ["topic", "partition"], multiprocess_mode="livemax")
+CONSUMER_STALLED = Gauge("yhd_consumer_stalled_seconds",
+                         "Seconds a partition has stayed at one stored offset with records waiting (0: advancing)",
+                         ["topic", "partition"], multiprocess_mode="livemax")
 RELAY_ERRORS = Counter("yhd_relay_errors_total", "Failed publish attempts of the outbox relay")
 
 

@@ -117,7 +117,7 @@ def test_a_record_that_cannot_even_be_parked_is_noted_and_passed_over(instance, 
     monkeypatch.setattr("services.kernel.consumer.apply.dead_letter", cannot_park)
     good = publish_service(odl.ctx.uow, ODL, "Seuraava palvelu", "individual-guidance")
     odl.publish()
-    social.consume_until(lambda: in_directory(social, good.id), timeout=90)
+    social.consume_until(lambda: in_directory(social, good.id) and past(social, landed), timeout=90)
     with social.ctx.engine.connect() as c:
         noted = c.execute(select(parking_failure)).all()
     md = landed["not-json"]  # (the topic also holds the poison of the test before: every record is noted)
