@@ -12,6 +12,8 @@ import logging
 import threading
 import time
 
+from kafka.errors import OffsetOutOfRangeError
+
 from .. import broker, metrics
 from ..contracts import ContractRegistry
 from ..federation import Federation
@@ -63,7 +65,13 @@ class ConsumerRunner:
         self._fetched_at = time.monotonic()
 
     def poll_once(self, timeout_ms: int = 500) -> int:
-        batches = self.consumer.poll(timeout_ms=timeout_ms)
+        try:
+            batches = self.consumer.poll(timeout_ms=timeout_ms)
+        except OffsetOutOfRangeError as e:
+            self._seeker.out_of_range(e.args[0])
+            return 0
+        if self._seeker.needs_check:  # joined in this poll: before any record is applied
+            self._seeker.check_assignment()
         if batches:
             self._check_same_cluster()
             self._fetched_at = time.monotonic()
