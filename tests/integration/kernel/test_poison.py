@@ -138,3 +138,39 @@ def test_another_member_reusing_an_event_id_cannot_make_a_genuine_event_be_skipp
     with social.ctx.engine.connect() as c:
         seen = c.execute(select(inbox.c.source).where(inbox.c.event_id == first.id)).scalars().all()
     assert sorted(seen) == ["/orgs/odl/catalogue", "/orgs/oulu-parish/catalogue"]  # the replay: once
+
+
+def on_partition(partition: int, partitions: int):
+    """A genuine service event of odl whose key the default partitioner puts on `partition`."""
+    from kafka.partitioner.default import murmur2
+    while True:
+        ev = genuine()
+        if (murmur2(ev.partitionkey.encode()) & 0x7FFFFFFF) % partitions == partition:
+            return ev
+
+
+def test_a_member_behind_what_retention_removed_reads_on_from_the_log_start(instance, kafka, caplog):
+    from kafka import KafkaAdminClient
+    social = instance(catalogue.DEFINITION, "oulu-social")
+    topic = social.topic("yhd.catalogue")
+    probe = KafkaConsumer(bootstrap_servers=kafka.bootstrap)
+    tps = [TopicPartition(topic, p) for p in sorted(probe.partitions_for_topic(topic))]
+
+    def send(events):
+        send_all(kafka.bootstrap, topic, {e.id: (e.partitionkey.encode(), e.data_bytes, e.headers()) for e in events})
+    first = [on_partition(tp.partition, len(tps)) for tp in tps]  # a stored offset on every partition
+    send(first)
+    social.consume_until(lambda: all(in_directory(social, e.data["service_id"]) for e in first), timeout=90)
+    social.runner.close()  # the member is away ...
+    social._runner = None
+    gone = [on_partition(tp.partition, len(tps)) for tp in tps]
+    send(gone)
+    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap)
+    admin.delete_records(probe.end_offsets(tps))  # ... while retention removes what it never read
+    admin.close()
+    probe.close()
+    after = [on_partition(tp.partition, len(tps)) for tp in tps]
+    send(after)
+    social.consume_until(lambda: all(in_directory(social, e.data["service_id"]) for e in after), timeout=90)
+    assert not any(in_directory(social, e.data["service_id"]) for e in gone)
+    assert "removed by retention before this member read them" in caplog.text
