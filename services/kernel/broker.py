@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
-from kafka.errors import TopicAlreadyExistsError
+import kafka.errors as Errors
 
 log = logging.getLogger(__name__)
 DLT_SUFFIX = ".DLT"
@@ -62,16 +62,26 @@ def ensure_topics(bootstrap: str, topics_file: Path, timeout_ms: int = 15_000, p
     try:
         existing = set(admin.list_topics())
         plan = topic_plan(topics_file, prefix)
-        missing = [t for t in plan if t.name not in existing]
-        if missing:
-            try:
-                admin.create_topics(missing, timeout_ms=timeout_ms)
-            except TopicAlreadyExistsError:
-                pass  # another process created it between list and create
-        align_configs(admin, [t for t in plan if t.name in existing])
-        return [t.name for t in missing]
+        created = _create(admin, [t for t in plan if t.name not in existing], timeout_ms)
+        align_configs(admin, [t for t in plan if t.name not in created])
+        return created
     finally:
         admin.close()
+
+
+def _create(admin: KafkaAdminClient, topics: list[NewTopic], timeout_ms: int) -> list[str]:
+    """Create `topics` and wait until they can be used; return the names created (a topic another process
+    created meanwhile is not among them)."""
+    if not topics:
+        return []
+    response = admin.create_topics(topics, timeout_ms=timeout_ms, raise_errors=False)
+    errors = {t["name"]: Errors.for_code(t["error_code"]) for t in response["topics"]}
+    failed = {n: e for n, e in errors.items() if e not in (Errors.NoError, Errors.TopicAlreadyExistsError)}
+    if failed:
+        raise failed[next(iter(failed))](f"could not create topics: {sorted(failed)}")
+    created = [t.name for t in topics if errors.get(t.name) is Errors.NoError]
+    admin.wait_for_topics(created, timeout_ms=timeout_ms)
+    return created
 
 
 def config_drift(admin: KafkaAdminClient, topics: list[NewTopic]) -> dict[str, dict[str, str]]:
