@@ -57,14 +57,27 @@ class SeekToStoredOffsets(ConsumerRebalanceListener):
                 with self.engine.begin() as conn:
                     reset_offsets(conn, beyond)
             stored = stored_offsets(self.engine)
+        starts = self._log_starts(assigned, stored)
         for tp in assigned:
             offset = stored.get((tp.topic, tp.partition))
             if offset is None:
                 self.consumer.seek_to_beginning(tp)
+            elif offset < starts.get(tp, 0):
+                # offline longer than the topic's retention: what it never read is gone (README, "Retention plan")
+                log.warning("%s: %s/%d: records %d..%d were removed by retention before they were read; "
+                            "reading from the log start", self.group, tp.topic, tp.partition, offset, starts[tp] - 1)
+                self.consumer.seek(tp, starts[tp])
             else:
                 self.consumer.seek(tp, offset)
         log.info("%s: assigned %s", self.group,
                  {f"{tp.topic}/{tp.partition}": stored.get((tp.topic, tp.partition), 0) for tp in assigned})
+
+    def _log_starts(self, tps, stored: dict) -> dict:
+        """The log start of each partition with a stored offset (a seek below it would fail every poll)."""
+        with_offsets = [tp for tp in tps if (tp.topic, tp.partition) in stored]
+        if not with_offsets:
+            return {}
+        return self.probe.beginning_offsets(with_offsets, timeout_ms=self.timeout_ms)
 
     def _end_offsets(self, tps) -> dict:
         if self.probe is None:  # a group-less client: no re-entrant calls inside the rebalance callback

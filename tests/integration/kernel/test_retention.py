@@ -1,20 +1,25 @@
-"""The retention plan on a real broker and database: topic configs kept to the plan, the inbox pruned."""
+"""The retention plan on a real broker and database: topic configs kept to the plan, the inbox pruned, a member
+back after the retention window reading on."""
 from __future__ import annotations
 
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
-from kafka import KafkaAdminClient
+from kafka import KafkaAdminClient, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from sqlalchemy import func, insert, select, text
 
-from services import referrals
+from services import attendance, referrals, reporting
+from services.attendance import service as attendance_service
 from services.kernel import broker, retention
+from services.kernel.auth import Actor, Role
 from services.kernel.config import Settings
 from services.kernel.tables import inbox, outbox
 
 pytestmark = pytest.mark.integration
+WORKER = Actor("worker@odl", "Demo", Role.CASEWORKER, "odl")
 
 
 def topic_configs(admin, name: str, keys: list[str]) -> dict:
@@ -114,3 +119,33 @@ def test_cleanup_leaves_unpublished_outbox_rows_whatever_their_age(instance):
     with inst.ctx.engine.connect() as c:
         assert sorted(c.execute(select(outbox.c.event_id)).scalars()) == ["e0", "e2"]
         assert c.execute(select(func.count()).select_from(outbox)).scalar() == 2
+
+
+
+def test_a_member_offline_longer_than_the_retention_resumes_at_the_log_start(instance, admin, caplog):
+    odl, region = instance(attendance.DEFINITION, "odl"), instance(reporting.DEFINITION, "region")
+    topic = odl.topic("yhd.attendance")
+
+    def record(n: int) -> None:
+        for _ in range(n):
+            attendance_service.record_encounter(odl.ctx.uow, WORKER, kind="drop-in", anonymous=True, participants=1,
+                                                occurred_at=datetime.now(timezone.utc) - timedelta(hours=1))
+        odl.publish()
+
+    def applied() -> int:
+        with region.ctx.engine.connect() as c:
+            return c.execute(select(func.count()).select_from(inbox).where(inbox.c.topic == topic)).scalar()
+    record(6)
+    region.consume_until(lambda: applied() == 6)
+    region.runner.close()  # offline, while six more are written and retention removes them unread
+    record(6)
+    probe = broker.consumer(odl.ctx.settings.kafka_bootstrap_servers, None)
+    try:
+        ends = probe.end_offsets([TopicPartition(topic, p) for p in range(3)])
+    finally:
+        probe.close()
+    admin.delete_records(ends)  # what retention does: the log start moves past the stored offsets
+    record(6)
+    region.runner.start()
+    region.consume_until(lambda: applied() == 12)
+    assert "removed by retention before they were read" in caplog.text
