@@ -6,9 +6,8 @@ import logging
 from pathlib import Path
 
 import yaml
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, errors
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
-import kafka.errors as Errors
 
 log = logging.getLogger(__name__)
 DLT_SUFFIX = ".DLT"
@@ -75,11 +74,11 @@ def _create(admin: KafkaAdminClient, topics: list[NewTopic], timeout_ms: int) ->
     if not topics:
         return []
     response = admin.create_topics(topics, timeout_ms=timeout_ms, raise_errors=False)
-    errors = {t["name"]: Errors.for_code(t["error_code"]) for t in response["topics"]}
-    failed = {n: e for n, e in errors.items() if e not in (Errors.NoError, Errors.TopicAlreadyExistsError)}
+    outcome = {t["name"]: errors.for_code(t["error_code"]) for t in response["topics"]}
+    failed = {n: e.__name__ for n, e in outcome.items() if e not in (errors.NoError, errors.TopicAlreadyExistsError)}
     if failed:
-        raise failed[next(iter(failed))](f"could not create topics: {sorted(failed)}")
-    created = [t.name for t in topics if errors.get(t.name) is Errors.NoError]
+        raise RuntimeError(f"could not create topics: {failed}")
+    created = [t.name for t in topics if outcome.get(t.name) is errors.NoError]
     admin.wait_for_topics(created, timeout_ms=timeout_ms)
     return created
 

@@ -199,6 +199,9 @@ class DataReportOut(Schema):
     disclosures = fields.List(fields.Nested(DisclosureRow))
 
 
+NEWEST = "The newest of them; `totals` counts all."
+
+
 class InboxTotals(Schema):
     incoming = fields.Integer(metadata={"description": "Incoming referrals awaiting an answer, all of them."})
     awaiting_answer = fields.Integer(metadata={"description": "Sent referrals awaiting an answer, all of them."})
@@ -206,8 +209,8 @@ class InboxTotals(Schema):
 
 
 class InboxOut(Schema):
-    incoming = fields.List(fields.Nested(ReferralOut), metadata={"description": "The newest; `totals` counts all."})
-    awaiting_answer = fields.List(fields.Nested(ReferralOut), metadata={"description": "The newest; `totals` counts all."})
+    incoming = fields.List(fields.Nested(ReferralOut), metadata={"description": NEWEST})
+    awaiting_answer = fields.List(fields.Nested(ReferralOut), metadata={"description": NEWEST})
     escalated = fields.List(fields.Nested(ReferralOut))
     followups_due = fields.List(fields.Dict())
     notifications = fields.List(fields.Dict(), metadata={"description": "The newest unread; `totals` counts all."})

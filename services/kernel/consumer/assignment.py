@@ -73,7 +73,8 @@ class SeekToStoredOffsets(ConsumerRebalanceListener):
                  {f"{tp.topic}/{tp.partition}": stored.get((tp.topic, tp.partition), 0) for tp in assigned})
 
     def _log_starts(self, tps, stored: dict) -> dict:
-        """The log start of each partition with a stored offset (a seek below it would fail every poll)."""
+        """The log start of each partition with a stored offset (a seek below it would fail every poll);
+        asked of the probe that `_end_offsets` made."""
         with_offsets = [tp for tp in tps if (tp.topic, tp.partition) in stored]
         if not with_offsets:
             return {}
