@@ -4,17 +4,28 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from marshmallow import EXCLUDE
 from sqlalchemy import insert, text
 
 from services import catalogue, referrals
 from services.kernel.auth import Actor, Role
 from services.referrals import service as rs
+from services.referrals.schemas import ConsentIn
 from services.referrals.tables import notification
-from tests.integration.referrals.test_referrals import CITY, ODL, new_client
 from tests.support.catalogue import publish_service
+from tests.support.people import consent_to, synthetic_client
 
 pytestmark = pytest.mark.integration
+ODL = Actor("caseworker@odl", "Demo", Role.CASEWORKER, "odl")
+CITY = Actor("caseworker@oulu-social", "Demo", Role.CASEWORKER, "oulu-social")
 CITY_MANAGER = Actor("manager@oulu-social", "M", Role.MANAGER, "oulu-social")
+
+
+def new_client(inst):
+    """A client of ODL's who consented to a referral to the city."""
+    c = rs.register_client(inst.ctx.uow, ODL, synthetic_client())
+    rs.record_consent(inst.ctx.uow, ODL, c.id, ConsentIn(unknown=EXCLUDE).load(consent_to("oulu-social")))
+    return c.id
 
 
 def add_notifications(inst, role: str, n: int, *, read: bool = False) -> list[int]:
