@@ -1,7 +1,9 @@
 """Regenerate the channels, operations and messages of contracts/asyncapi.yaml.
 
 The event schemas (contracts/events), the service list (deploy/services.yaml:
-who produces what) and the services' handler registries are the truth; this keeps the AsyncAPI document in step with them (the info,
+who produces what), the services' handler registries and the topic plan
+(deploy/topics.yaml: partitions, retention, compaction, as Kafka channel
+bindings) are the truth; this keeps the AsyncAPI document in step with them (the info,
 servers and message-trait parts are kept as written). tests/unit/test_contracts.py
 fails when they disagree.
 
@@ -26,12 +28,25 @@ PRODUCERS = {name: spec.name for spec in SPECS.values() for name in spec.produce
 DEFINITIONS = tuple(importlib.import_module(f"services.{name}").DEFINITION for name in SPECS)
 
 
+# what the Kafka channel binding (0.5.0) can say of a topic's configs
+BINDING_CONFIGS = {"cleanup.policy": lambda v: v.split(","), "retention.ms": int, "delete.retention.ms": int}
+
+
+def kafka_binding(address: str, topics: dict) -> dict:
+    """The channel's Kafka binding, from deploy/topics.yaml."""
+    t = topics["topics"][address]
+    configs = {"cleanup.policy": "delete", **t.get("configs", {})}
+    return {"topic": address, "partitions": t["partitions"], "replicas": topics["defaults"]["replication_factor"],
+            "topicConfiguration": {k: BINDING_CONFIGS[k](str(v)) for k, v in configs.items() if k in BINDING_CONFIGS},
+            "bindingVersion": "0.5.0"}
+
+
 def camel(name: str) -> str:
     parts = name.replace(".", "-").split("-")
     return parts[0] + "".join(p.title() for p in parts[1:])
 
 
-def render(doc: dict, reg: ContractRegistry) -> dict:
+def render(doc: dict, reg: ContractRegistry, topics: dict) -> dict:
     messages = {camel(c.name): {"name": c.type, "title": c.schema["title"],
                                 "traits": [{"$ref": "#/components/messageTraits/cloudevent"}],
                                 "payload": {"$ref": f"events/{c.name}/v{c.version}.json"}}
@@ -40,6 +55,7 @@ def render(doc: dict, reg: ContractRegistry) -> dict:
     for key, channel in doc["channels"].items():
         msgs = [k for k, m in messages.items() if reg.get(m["name"]).topic == channel["address"]]
         channel["messages"] = {k: {"$ref": f"#/components/messages/{k}"} for k in msgs}
+        channel["bindings"] = {"kafka": kafka_binding(channel["address"], topics)}
         producers = sorted({PRODUCERS[reg.get(messages[m]["name"]).name] for m in msgs})
         operations[f"{key}Produces"] = {
             "action": "send", "summary": f"Producers of {channel['address']}.", "channel": {"$ref": f"#/channels/{key}"},
@@ -60,6 +76,7 @@ def render(doc: dict, reg: ContractRegistry) -> dict:
 
 if __name__ == "__main__":
     path = ROOT / "contracts" / "asyncapi.yaml"
-    doc = render(yaml.safe_load(path.read_text(encoding="utf-8")), ContractRegistry(ROOT / "contracts"))
+    doc = render(yaml.safe_load(path.read_text(encoding="utf-8")), ContractRegistry(ROOT / "contracts"),
+                 yaml.safe_load((ROOT / "deploy" / "topics.yaml").read_text(encoding="utf-8")))
     path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110), encoding="utf-8")
     print(f"wrote {path}")

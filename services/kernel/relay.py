@@ -17,7 +17,7 @@ from collections import Counter
 from sqlalchemy import func, select as sa_select, text, update
 from sqlalchemy.engine import Engine
 
-from . import broker, metrics
+from . import broker, metrics, retention
 from .faults import crash_point
 from .outbox import NOTIFY_CHANNEL
 from .parking import decode_headers
@@ -90,10 +90,14 @@ class Relay:
         return n
 
     def cleanup(self) -> int:
+        """Delete the outbox rows published longer ago than the window, and the inbox rows past theirs
+        (retention.py); return how many outbox rows went."""
         with self.engine.begin() as conn:
-            return conn.execute(text(
+            n = conn.execute(text(
                 "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => :s)"),
                 {"s": self.retention_hours * 3600}).rowcount
+            retention.prune_inbox(conn, retention.inbox_window_hours(self.retention_hours))
+            return n
 
     def run(self, stop: threading.Event) -> None:
         """Leader-elected loop: one relay per database publishes; others stand by. With the broker or

@@ -197,10 +197,14 @@ class Notifications:
     def add(self, role: str, kind: str, referral_id) -> None:
         self.conn.execute(insert(t.notification), dict(role=role, kind=kind, referral_id=referral_id))
 
-    def open_for(self, role: str) -> list[dict]:
-        return [dict(r._mapping) for r in self.conn.execute(
-            select(t.notification).where(t.notification.c.role == role, t.notification.c.read_at.is_(None))
-            .order_by(t.notification.c.created_at.desc()))]
+    def open_for(self, role: str, limit: int) -> tuple[list[dict], int]:
+        """The role's newest `limit` unread notifications, and how many unread there are in all."""
+        unread = and_(t.notification.c.role == role, t.notification.c.read_at.is_(None))
+        rows = self.conn.execute(select(t.notification).where(unread)
+                                 .order_by(t.notification.c.created_at.desc(), t.notification.c.id.desc())
+                                 .limit(limit))
+        total = self.conn.execute(select(func.count()).select_from(t.notification).where(unread)).scalar_one()
+        return [dict(r._mapping) for r in rows], total
 
 
 class WithdrawnConsents:

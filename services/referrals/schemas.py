@@ -199,10 +199,20 @@ class DataReportOut(Schema):
     disclosures = fields.List(fields.Nested(DisclosureRow))
 
 
+NEWEST = "The newest of them; `totals` counts all."
+
+
+class InboxTotals(Schema):
+    incoming = fields.Integer(metadata={"description": "Incoming referrals awaiting an answer, all of them."})
+    awaiting_answer = fields.Integer(metadata={"description": "Sent referrals awaiting an answer, all of them."})
+    notifications = fields.Integer(metadata={"description": "Unread notifications, all of them."})
+
+
 class InboxOut(Schema):
-    incoming = fields.List(fields.Nested(ReferralOut))
-    awaiting_answer = fields.List(fields.Nested(ReferralOut))
+    incoming = fields.List(fields.Nested(ReferralOut), metadata={"description": NEWEST})
+    awaiting_answer = fields.List(fields.Nested(ReferralOut), metadata={"description": NEWEST})
     escalated = fields.List(fields.Nested(ReferralOut))
     followups_due = fields.List(fields.Dict())
-    notifications = fields.List(fields.Dict())
+    notifications = fields.List(fields.Dict(), metadata={"description": "The newest unread; `totals` counts all."})
+    totals = fields.Nested(InboxTotals, metadata={"description": "How many of each list there are in all."})
 

@@ -16,6 +16,9 @@ from services.kernel import sealed
 from .domain import Client, Consent, Outcome, Referral, choose_consent, disclose, shared_categories
 from .workdays import working_days_between
 
+INBOX_SHOWN = 100         # of each of the inbox's referral lists: the newest, with the count of all
+NOTIFICATIONS_SHOWN = 50
+
 
 def audited(action: str, subject_of):
     """Log refusals of a client-data use case; successes log inside its own transaction."""
@@ -215,13 +218,16 @@ def list_targets(uow_factory) -> list[dict]:
         return uow.targets.list()
 
 
-def inbox(uow_factory, actor: Actor) -> dict:
-    """What needs action: new incoming, awaiting answer, escalated, follow-ups due."""
+def inbox(uow_factory, actor: Actor, shown: int = INBOX_SHOWN, notes_shown: int = NOTIFICATIONS_SHOWN) -> dict:
+    """What needs action: new incoming, awaiting answer, escalated, follow-ups due, unread notifications.
+    Of each list the newest `shown` (`notes_shown`), with how many there are in all (`totals`): a long
+    queue is cut for the page, never silently."""
     with uow_factory() as uow:
-        incoming, _ = uow.referrals.list(box="incoming", status="requested", limit=100)
-        waiting, _ = uow.referrals.list(box="outgoing", status="requested", limit=100)
+        incoming, incoming_total = uow.referrals.list(box="incoming", status="requested", limit=shown)
+        waiting, waiting_total = uow.referrals.list(box="outgoing", status="requested", limit=shown)
         ended, _ = uow.referrals.list(status="completed", limit=200)
-        notes = uow.notifications.open_for(actor.role.value if hasattr(actor.role, "value") else actor.role)
+        notes, notes_total = uow.notifications.open_for(
+            actor.role.value if hasattr(actor.role, "value") else actor.role, limit=notes_shown)
         due = []
         for r in ended:
             points = {o["point"] for o in uow.referrals.outcomes(r.id)}
@@ -232,7 +238,9 @@ def inbox(uow_factory, actor: Actor) -> dict:
                 due.append({"referral": r, "point": "completion"})
         escalated = [r for r in incoming if r.escalated_at] + [r for r in waiting if r.escalated_at]
         return {"incoming": incoming, "awaiting_answer": waiting, "escalated": escalated,
-                "followups_due": due, "notifications": notes}
+                "followups_due": due, "notifications": notes,
+                "totals": {"incoming": incoming_total, "awaiting_answer": waiting_total,
+                           "notifications": notes_total}}
 
 
 @audited("client.report", _client_subject)

@@ -96,8 +96,8 @@ class SeekToStoredOffsets(ConsumerRebalanceListener):
         for tp, off in positions.items():
             start = starts.get(tp, 0)
             if off < start:
-                log.warning("%s: records %d..%d of %s/%d were removed by retention before this member read "
-                            "them; reading on from %d", self.group, off, start - 1, tp.topic, tp.partition, start)
+                log.warning("%s: records %d..%d of %s/%d were removed by retention before they were read; "
+                            "reading on from %d", self.group, off, start - 1, tp.topic, tp.partition, start)
                 self.consumer.seek(tp, start)
 
     def _log_bounds(self, tps) -> tuple[dict, dict]:

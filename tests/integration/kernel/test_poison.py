@@ -173,4 +173,4 @@ def test_a_member_behind_what_retention_removed_reads_on_from_the_log_start(inst
     send(after)
     social.consume_until(lambda: all(in_directory(social, e.data["service_id"]) for e in after), timeout=90)
     assert not any(in_directory(social, e.data["service_id"]) for e in gone)
-    assert "removed by retention before this member read them" in caplog.text
+    assert "removed by retention before they were read" in caplog.text

@@ -49,3 +49,16 @@ def test_asyncapi_consumers_match_the_handlers_in_code():
         for t in d.handlers.types():
             in_code.setdefault(t, set()).add(name)
     assert consumed == in_code
+
+
+def test_asyncapi_channel_bindings_say_what_the_topic_plan_sets():
+    from services.kernel.broker import topic_plan
+    plan = {t.name: t for t in topic_plan(PROJECT_ROOT / "deploy" / "topics.yaml")}
+    for ch in ASYNCAPI["channels"].values():
+        kafka, t = ch["bindings"]["kafka"], plan[ch["address"]]
+        assert (kafka["topic"], kafka["partitions"], kafka["replicas"]) == \
+            (t.name, t.num_partitions, t.replication_factor)
+        assert kafka["topicConfiguration"]["cleanup.policy"] == \
+            t.topic_configs.get("cleanup.policy", "delete").split(",")
+        for key in ("retention.ms", "delete.retention.ms"):
+            assert str(kafka["topicConfiguration"].get(key)) == t.topic_configs.get(key, "None"), (t.name, key)
