@@ -14,6 +14,7 @@ import json
 
 import kafka.producer.kafka as kafka_producer_module
 import kafka.producer.producer_batch as producer_batch
+from kafka.errors import KafkaError
 
 from services.kernel import broker
 from services.kernel.config import PROJECT_ROOT
@@ -102,3 +103,15 @@ class Producer:
 
 def producer(bootstrap: str) -> Producer:
     return Producer(bootstrap)
+
+
+def send(bootstrap: str, topic: str, *, key, value, headers):
+    """Produce one record with a producer of its own (kafka-python's producer is unusable after the broker
+    refused a record); returns (its metadata, None) or (None, why the broker refused it)."""
+    p = producer(bootstrap)
+    try:
+        return p.send(topic, key=key, value=value, headers=headers).get(timeout=30), None
+    except KafkaError as e:
+        return None, repr(e)
+    finally:
+        p.close()
