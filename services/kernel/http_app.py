@@ -1,7 +1,7 @@
 """The Flask application base every service builds on.
 
 OpenAPI 3 at /openapi.json with Swagger UI at /docs (served locally),
-/healthz (database and broker), /metrics (Prometheus), RFC 9457
+/healthz (database, broker, outbox), /metrics (Prometheus), RFC 9457
 problem+json for every error, and request latency metrics. A service with
 pages adds browser sessions and CSRF protection (`enable_browser_sessions`).
 """
@@ -27,6 +27,7 @@ from . import broker, metrics
 from .context import ServiceContext
 from .db import is_transient, ping
 from .errors import DomainError, Forbidden, problem
+from .outbox import outbox_check
 
 log = logging.getLogger(__name__)
 SWAGGER_DIR = Path(swagger_ui_bundle.swagger_ui_path)
@@ -88,6 +89,8 @@ def create_base_app(ctx: ServiceContext, *, title: str, description: str = "") -
         except Exception as e:
             checks["database"] = f"down: {type(e).__name__}"
         checks["broker"] = "ok" if broker_check.ok() else "unreachable"
+        checks["outbox"] = (outbox_check(ctx.engine, ctx.settings.outbox_stall_seconds)  # stalled, quarantined
+                            if checks["database"] == "ok" else "unknown")
         ok = all(v == "ok" for v in checks.values())
         body = {"status": "ok" if ok else "degraded", "org": ctx.settings.org_id,
                 "service": ctx.settings.service, "checks": checks}
