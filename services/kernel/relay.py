@@ -32,9 +32,10 @@ log = logging.getLogger(__name__)
 RELAY_LOCK = 7_206_112
 CLUSTER_CHECK_EVERY = 15.0  # seconds
 CLEANUP_EVERY = 60.0
-# What is wrong with the record itself, so that sending the same row again cannot succeed: too large, not
-# a valid record, an illegal topic name (the producer raises ValueError for it). Not here, so that their rows
-# wait: no broker, too few replicas, timeouts, a topic that does not exist (yet), authorisation.
+# What is wrong with the record itself, so that sending the same row again cannot succeed: too large, invalid
+# or corrupt (kafka-python retries none of these), an illegal topic name (the producer raises ValueError for
+# it). Not here, so that their rows wait: no broker, too few replicas, timeouts, a topic that does not exist
+# (yet), authorisation.
 REFUSED = (MessageSizeTooLargeError, RecordListTooLargeError, InvalidRecordError, CorruptRecordError,
            InvalidTopicError, ValueError, TypeError)
 
