@@ -9,8 +9,10 @@ transaction commits. Published rows are kept for a retention window, so
 An event is refused when it is staged (EventTooLarge, 422 naming the field)
 rather than left for the broker to refuse: a string the contract leaves
 unbounded may take UNBOUNDED_STRING_BYTES (contracts.py), and the whole record
-(key, headers and value) MAX_EVENT_BYTES, a quarter of what the producer sends
-at most (1 MiB), so that one record never stands for a whole request. A row the
+(key, headers and value) MAX_EVENT_BYTES: a quarter of the 1 MiB that the
+producer and the broker take at most, so that a record still fits when a
+consumer dead-letters it with its reasons, and many times the largest service
+description seen (tens of KiB). A row the
 broker refuses all the same is quarantined by the relay; `quarantined`,
 `republish` and `drop` are what the admin commands do with such rows, and
 `outbox_health` is what /healthz reports.
@@ -31,7 +33,7 @@ from .tables import outbox
 
 NOTIFY_CHANNEL = "outbox"  # the outbox table's trigger NOTIFYs it; the relay LISTENs
 OUTBOX_INSERT = insert(outbox)
-MAX_EVENT_BYTES = 256 * 1024
+MAX_EVENT_BYTES = 256 * 1024  # key + headers + value of one record
 
 
 class EventTooLarge(Invalid):
