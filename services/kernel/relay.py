@@ -78,7 +78,7 @@ class Relay:
         key) wait, and are not marked published even when the broker took them. A row the producer
         refuses (REFUSED) is quarantined. A failure the broker reports back cannot be pinned on a row (a
         producer that hits a fatal error fails every record it holds), so the failed rows are sent again
-        one at a time by the next call (`_isolate`); transient failures raise, after the rest is marked.
+        one at a time by the next call (`_isolate`). Failures raise, after the rest is marked.
         """
         if self._suspects:
             return self._isolate()
@@ -116,7 +116,10 @@ class Relay:
         settled = self._settle(published, quarantine)
         if failed or waiting_topics:
             metrics.RELAY_ERRORS.inc()
-            self._suspects = {r.seq for r, _ in failed}
+            # a refusal, or no answer at all, may be another record's doing; a timeout or an unavailable
+            # broker is no record's: those rows simply go again with the next batch
+            if any(isinstance(e, REFUSED) or not isinstance(e, KafkaError) for _, e in failed):
+                self._suspects = {r.seq for r, _ in failed}
             if failed:
                 self._reset_producer()  # it may be in a fatal state, failing whatever it is given
             raise RuntimeError(f"publish failed for {len(failed)} row(s)"
