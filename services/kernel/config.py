@@ -22,6 +22,7 @@ class Settings:
     topics_file: Path = PROJECT_ROOT / "deploy" / "topics.yaml"
     topic_prefix: str = ""   # a namespace before every topic name (e.g. one per test module); none in production
     outbox_retention_hours: float = 24 * 7
+    outbox_stall_seconds: float = 120.0  # /healthz fails when the first row in line has waited longer
     consumer_max_retries: int = 5
     consumer_stall_seconds: float = 120.0  # /healthz: a partition behind at one offset this long is a stall
     kafka_client_timeout_ms: int = 10_000
@@ -57,6 +58,7 @@ class Settings:
             topics_file=Path(env.get("TOPICS_FILE", PROJECT_ROOT / "deploy" / "topics.yaml")),
             topic_prefix=env.get("TOPIC_PREFIX", ""),
             outbox_retention_hours=float(env.get("OUTBOX_RETENTION_HOURS", 24 * 7)),
+            outbox_stall_seconds=float(env.get("OUTBOX_STALL_SECONDS", 120)),
             consumer_max_retries=int(env.get("CONSUMER_MAX_RETRIES", 5)),
             consumer_stall_seconds=float(env.get("CONSUMER_STALL_SECONDS", 120)),
             kafka_client_timeout_ms=int(env.get("KAFKA_CLIENT_TIMEOUT_MS", 10_000)),

@@ -5,6 +5,12 @@ contracts/events/<name>/v<N>.json describes the `data` of CloudEvents of type
 `x-producer-field` the data field that must name the producing organisation
 (an organisation cannot publish facts on another's behalf).
 Released versions are never edited: a change is a new version file.
+
+A contract's `maxLength` counts characters, and a record on the broker counts
+bytes; `string_sizes` gives what publishing needs: the UTF-8 bytes of each
+string of an event's data and the bytes it may take (`x-max-bytes` where a
+contract states it, none where `maxLength` bounds it, UNBOUNDED_STRING_BYTES for
+a string the contract leaves unbounded, such as an email address).
 """
 from __future__ import annotations
 
@@ -17,11 +23,25 @@ from pathlib import Path
 from jsonschema import Draft202012Validator, FormatChecker
 
 TYPE_PREFIX = "fi.yhdistamo."
+UNBOUNDED_STRING_BYTES = 1024  # a string without maxLength: addresses, ids, codes and times are far shorter
 TYPE_RE = re.compile(r"^fi\.yhdistamo\.(?P<name>[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)+)\.v(?P<version>[1-9][0-9]*)$")
 
 
 class ContractError(ValueError):
     """The event does not match any contract, or breaks its contract."""
+
+
+@dataclass(frozen=True)
+class StringSize:
+    """One string of an event's data: where it is ("service.description.fi"), its UTF-8 bytes, and the
+    bytes it may take (None: its contract's maxLength bounds it)."""
+    field: str
+    size: int
+    limit: int | None
+
+    @property
+    def too_large(self) -> bool:
+        return self.limit is not None and self.size > self.limit
 
 
 @dataclass(frozen=True)
@@ -40,6 +60,35 @@ class Contract:
     @property
     def dataschema(self) -> str:
         return f"https://yhdistamo.fi/contracts/events/{self.name}/v{self.version}.json"
+
+    def string_sizes(self, data) -> list[StringSize]:
+        """Every string in `data` (valid for this contract), in document order; the schema is followed
+        through `properties`, `items` and this document's `$ref`s, which is all the contracts use."""
+        out: list[StringSize] = []
+        self._walk(self.schema, data, (), out)
+        return out
+
+    def _walk(self, schema: dict, value, path: tuple, out: list[StringSize]) -> None:
+        schema = self._resolve(schema)
+        if isinstance(value, str):
+            limit = schema.get("x-max-bytes") or (None if "maxLength" in schema else UNBOUNDED_STRING_BYTES)
+            out.append(StringSize(".".join(map(str, path)), len(value.encode()), limit))
+        elif isinstance(value, dict):
+            properties = schema.get("properties", {})
+            for k, v in value.items():
+                self._walk(properties.get(k, {}), v, path + (k,), out)
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                self._walk(schema.get("items", {}), v, path + (i,), out)
+
+    def _resolve(self, schema: dict) -> dict:
+        """Follow this document's own references ("#/$defs/text")."""
+        while "$ref" in schema:
+            node = self.schema
+            for part in schema["$ref"].removeprefix("#/").split("/"):
+                node = node[part]
+            schema = node
+        return schema
 
 
 def parse_type(event_type: str) -> tuple[str, int]:

@@ -1,7 +1,7 @@
 """The Flask application base every service builds on.
 
 OpenAPI 3 at /openapi.json with Swagger UI at /docs (served locally),
-/healthz (database, broker, and whether the consumer advances), /metrics (Prometheus), RFC 9457
+/healthz (database, broker, outbox, and whether the consumer advances), /metrics (Prometheus), RFC 9457
 problem+json for every error, and request latency metrics. A service with
 pages adds browser sessions and CSRF protection (`enable_browser_sessions`).
 """
@@ -28,6 +28,7 @@ from .context import ServiceContext
 from .db import is_transient, ping
 from .errors import DomainError, Forbidden, problem
 from .progress import ConsumerProgress
+from .outbox import outbox_check
 
 log = logging.getLogger(__name__)
 SWAGGER_DIR = Path(swagger_ui_bundle.swagger_ui_path)
@@ -93,6 +94,8 @@ def create_base_app(ctx: ServiceContext, *, title: str, description: str = "",
         except Exception as e:
             checks["database"] = f"down: {type(e).__name__}"
         checks["broker"] = "ok" if broker_check.ok() else "unreachable"
+        checks["outbox"] = (outbox_check(ctx.engine, ctx.settings.outbox_stall_seconds)  # stalled, quarantined
+                            if checks["database"] == "ok" else "unknown")
         if checks["database"] == "ok" and checks["broker"] == "ok":
             stalls = progress.stalls()
             checks["consumer"] = "stalled: " + "; ".join(stalls) if stalls else "ok"

@@ -23,14 +23,20 @@ EVENTS_DEAD_LETTERED = Counter("yhd_events_dead_lettered_total", "Records parked
 PARKING_FAILURES = Counter("yhd_parking_failures_total",
                            "Records that could not even be parked on their dead-letter topic (passed over)",
                            ["topic"])
-OUTBOX_BACKLOG = Gauge("yhd_outbox_backlog", "Outbox rows not yet published",
+OUTBOX_BACKLOG = Gauge("yhd_outbox_backlog", "Outbox rows waiting to be published (not quarantined)",
                        multiprocess_mode="livemax")
+OUTBOX_QUARANTINED = Gauge("yhd_outbox_quarantined", "Outbox rows the broker refused, set aside by the relay",
+                           multiprocess_mode="livemax")
+OUTBOX_WAITING_SECONDS = Gauge("yhd_outbox_waiting_seconds",
+                               "How long the first outbox row in line has waited to be published",
+                               multiprocess_mode="livemax")
 CONSUMER_LAG = Gauge("yhd_consumer_lag", "Records between the stored offset and the log end",
                      ["topic", "partition"], multiprocess_mode="livemax")
 CONSUMER_STALLED = Gauge("yhd_consumer_stalled_seconds",
                          "Seconds a partition has stayed at one stored offset with records waiting (0: advancing)",
                          ["topic", "partition"], multiprocess_mode="livemax")
 RELAY_ERRORS = Counter("yhd_relay_errors_total", "Failed publish attempts of the outbox relay")
+EVENTS_QUARANTINED = Counter("yhd_events_quarantined_total", "Outbox rows the relay quarantined", ["type", "topic"])
 
 
 def render() -> tuple[bytes, str]:

@@ -19,7 +19,7 @@ class ClientIn(StrictSchema):
     date_of_birth = Day()
     municipality = fields.String(validate=validate.Length(max=100))
     phone = fields.String(validate=validate.Regexp(r"^\+?[0-9 ()-]{5,20}$"))
-    email = fields.Email()
+    email = fields.Email(validate=validate.Length(max=254))  # RFC 5321; it travels sealed, in a bounded field
     gender = fields.String(load_default="unknown", validate=validate.OneOf(GENDERS))
     language = fields.String(load_default="fi", validate=validate.OneOf(LANGUAGES))
 

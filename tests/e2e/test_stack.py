@@ -27,7 +27,7 @@ def test_stack_json_describes_every_organisation_and_every_url_is_healthy(stack)
     for url in stack.urls():
         r = stack.request("GET", url + "/healthz")
         assert r.status_code == 200, (url, r.text)
-        assert r.json()["checks"] == {"database": "ok", "broker": "ok"}
+        assert r.json()["checks"] == {"database": "ok", "broker": "ok", "outbox": "ok"}
 
 
 def hsds(stack, org, path, **params):
