@@ -24,10 +24,13 @@ def test_stack_json_describes_every_organisation_and_every_url_is_healthy(stack)
     for org in stack.desc["orgs"].values():
         assert set(org["services"]) == {"referrals", "catalogue", "attendance"}
         assert {u["role"] for u in org["users"]} == {"caseworker", "manager", "registrar", "admin"}
+    consumers = {stack.desc["reporting"]} | {u for o in stack.desc["orgs"].values()
+                                             for svc, u in o["services"].items() if svc != "attendance"}
     for url in stack.urls():
         r = stack.request("GET", url + "/healthz")
         assert r.status_code == 200, (url, r.text)
-        assert r.json()["checks"] == {"database": "ok", "broker": "ok", "outbox": "ok"}
+        assert r.json()["checks"] == {"database": "ok", "broker": "ok", "outbox": "ok",
+                                      **({"consumer": "ok"} if url in consumers else {})}
 
 
 def hsds(stack, org, path, **params):
