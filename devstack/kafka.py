@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psutil
 
-from services.kernel.broker import broker_reachable
+from kafka import KafkaAdminClient
 from services.kernel.config import PROJECT_ROOT
 
 from .processes import Leader, stop_groups
@@ -157,11 +157,26 @@ class EmbeddedKafka(SupervisedServer):
             if self.proc is not None and self.proc.poll() is not None:
                 tail = (self.home / "broker.log").read_text(errors="replace")[-3000:]
                 raise KafkaError(f"Kafka exited with {self.proc.returncode}:\n{tail}")
-            # the admin client would retry a closed port with a growing backoff, for up to 30 s
-            if self.listening() and broker_reachable(self.bootstrap, timeout_ms=1000):
+            if self.listening() and self.answers():
                 return
             time.sleep(0.2)
         raise KafkaError(f"Kafka did not become ready on {self.bootstrap} within {timeout:.0f}s")
+
+    def answers(self, timeout_ms: int = 2000) -> bool:
+        """A metadata request answers, within about `timeout_ms` even if the broker dies meanwhile (the
+        admin client's defaults would retry a closed port for 30 s)."""
+        try:
+            admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=timeout_ms,
+                                     bootstrap_timeout_ms=timeout_ms, reconnect_backoff_max_ms=timeout_ms // 4)
+        except Exception:
+            return False
+        try:
+            admin.describe_cluster()
+            return True
+        except Exception:
+            return False
+        finally:
+            admin.close()
 
     def listening(self) -> bool:
         with socket.socket() as s:

@@ -269,7 +269,7 @@ class Stack:
                 "reporting": f"http://127.0.0.1:{self.port(None, 'reporting')}", "orgs": orgs,
                 "reporting_users": [{k: u[k] for k in USER_FIELDS}
                                     for u in users[self.federation.reporting_org]],
-                "pids": self.processes()}
+                "pids": {"launcher": os.getpid(), **self.processes()}}
 
     def processes(self) -> dict[str, int]:
         """The pid of each process the stack runs now: the engines, the reaper and every child."""
