@@ -37,6 +37,7 @@ class Reaper:
         self.var = Path(var)
         self.proc: subprocess.Popen | None = None
         self.leaders: dict[int, Leader] = {}
+        self.closed = False
 
     def start(self) -> "Reaper":
         log = self.var / "logs" / "reaper.log"
@@ -54,6 +55,8 @@ class Reaper:
 
     def watch(self, name: str, pid: int, stop_signal: int = signal.SIGTERM) -> None:
         """Record the group led by `pid` (started with a session of its own); known pids are skipped."""
+        if self.closed:
+            return
         known = self.leaders.get(pid)
         if known is not None and known.running():
             return
@@ -76,6 +79,7 @@ class Reaper:
 
     def close(self, timeout: float = GRACE + 15) -> None:
         """The launcher is done (everything stopped): the reaper stops what is left, then exits."""
+        self.closed = True
         if self.proc is None:
             return
         try:
