@@ -104,7 +104,8 @@ def test_the_reaper_stops_every_group_when_its_launcher_is_killed(tmp_path):
     launcher = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(tmp_path)], cwd=PROJECT_ROOT,
                                 stdout=subprocess.PIPE, text=True)
     leaders = json.loads(launcher.stdout.readline())
-    eventually(lambda: len(groups().get(leaders["stubborn"], [])) == 2, 30, what="the shell's sleep")
+    eventually(lambda: all(len(groups().get(leaders[g], [])) == 2 for g in ("stubborn", "family")), 30,
+               what="the shells' sleeps")
     family = [pid for pgid in leaders.values() for pid in groups().get(pgid, [])]
     assert len(family) >= 5  # three leaders, the stubborn shell's sleep and the family's grandchild
     t0 = time.monotonic()
@@ -112,8 +113,9 @@ def test_the_reaper_stops_every_group_when_its_launcher_is_killed(tmp_path):
     launcher.wait()
     eventually(lambda: not [p for p in family if _alive(p)], 60, what="every process of every group gone")
     gone = time.monotonic() - t0
-    log = (tmp_path / "logs" / "reaper.log").read_text()
-    assert "launcher gone" in log and "had to kill stubborn" in log  # SIGTERM ignored: SIGKILL after grace
+    log = tmp_path / "logs" / "reaper.log"
+    eventually(lambda: "stopped in" in log.read_text(), 30, what="the reaper's account")
+    assert "launcher gone" in log.read_text() and "had to kill stubborn" in log.read_text()  # ignored SIGTERM
     assert _alive_from_records(tmp_path) == []
     report("launcher SIGKILL (reaper with sleeping groups)", **{"all gone after": f"{gone:.1f}s"})
 
