@@ -135,14 +135,8 @@ class Stack:
                                        "choose others with --base-port / --kafka-port") from None
 
     # -- engines -------------------------------------------------------------
-    def stop_leftovers(self):
-        """Stop what an earlier launcher of this var directory left running (it and its reaper were killed)."""
-        left = stop_leftovers(self.var)
-        if left:
-            say("Stopped what an earlier run left running", ", ".join(f"{x.name} ({x.pid})" for x in left))
-
     def start_engines(self):
-        self.stop_leftovers()
+        stop_earlier_run(self.var)
         self.check_ports_free()
         self.reaper = Reaper(self.var).start()
         t = time.monotonic()
@@ -340,6 +334,13 @@ class Stack:
         say("Stopped cleanly")
 
 
+def stop_earlier_run(var: Path) -> None:
+    """Stop what an earlier launcher of `var` left running (it and its reaper were killed)."""
+    left = stop_leftovers(var)
+    if left:
+        say("Stopped what an earlier run left running", ", ".join(f"{x.name} ({x.pid})" for x in left))
+
+
 def _write_json(path: Path, data: dict):
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False))
@@ -358,7 +359,7 @@ def main(argv=None) -> int:
     t0 = time.monotonic()
     var = args.var.resolve()
     if args.reset:
-        Stack(var, args.base_port, args.kafka_port, None).stop_leftovers()
+        stop_earlier_run(var)  # before its data goes
         for sub in ("postgres", "kafka", "logs", "metrics", "users.json", "demo-loaded", "stack.json"):
             target = var / sub
             if target.is_dir():

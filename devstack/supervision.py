@@ -63,7 +63,7 @@ class EngineSupervisor:
     name: str
     engine: SupervisedServer
     say: Callable[[str, str], None]
-    backoff: Backoff = None
+    backoff: Backoff | None = None
     clock: Callable[[], float] = time.monotonic
 
     def __post_init__(self):
