@@ -1,6 +1,7 @@
 """Apache Kafka 4.x, single-node KRaft, from Maven Central jars: embedded stack and tests.
 
-Production never uses this: it passes KAFKA_BOOTSTRAP_SERVERS.
+Production never uses this: it passes KAFKA_BOOTSTRAP_SERVERS. The broker runs as a child in a
+session of its own; a broker left running on the same configuration by an earlier run is stopped first.
 """
 from __future__ import annotations
 
@@ -10,13 +11,19 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 import uuid
 from pathlib import Path
 
-from services.kernel.broker import broker_reachable
+import psutil
+
+from kafka import KafkaAdminClient
 from services.kernel.config import PROJECT_ROOT
+
+from .processes import Leader, stop_groups
+from .supervision import SupervisedServer
 
 log = logging.getLogger(__name__)
 KAFKA_DIR = PROJECT_ROOT / "deploy" / "kafka"
@@ -55,14 +62,14 @@ def resolve_jars(libs: Path) -> Path:
     return libs
 
 
-class EmbeddedKafka:
+class EmbeddedKafka(SupervisedServer):
     def __init__(self, home: Path, port: int, controller_port: int, libs: Path | None = None,
                  heap: str = "512m"):
-        self.home = Path(home)
+        super().__init__()
+        self.home = Path(home).resolve()
         self.port, self.controller_port = port, controller_port
         self.libs = Path(libs) if libs else self.home / "libs"
         self.heap = heap
-        self.proc: subprocess.Popen | None = None
 
     @property
     def bootstrap(self) -> str:
@@ -87,8 +94,10 @@ class EmbeddedKafka:
             "share.coordinator.state.topic.min.isr": "1",
             "group.initial.rebalance.delay.ms": "0", "num.partitions": "1",
             "log.retention.hours": "168",
+            # a broker restarted after a crash registers again only once its old session expired (9 s)
+            "broker.session.timeout.ms": "3000", "broker.heartbeat.interval.ms": "750",
         }
-        path = self.home / "server.properties"
+        path = self.config_path
         path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
         return path
 
@@ -103,20 +112,44 @@ class EmbeddedKafka:
             raise KafkaError(f"formatting Kafka storage failed:\n{r.stdout}\n{r.stderr}")
         return True
 
+    @property
+    def config_path(self) -> Path:
+        return self.home / "server.properties"
+
     def start(self, timeout: float = 60) -> "EmbeddedKafka":
-        self.home.mkdir(parents=True, exist_ok=True)
-        resolve_jars(self.libs)
-        config = self._write_config()
-        self.format_if_needed(config)
-        log_file = open(self.home / "broker.log", "ab")
-        self.proc = subprocess.Popen(
-            [java_bin(), f"-Xmx{self.heap}", f"-Xms{self.heap}", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
-             "-Djava.awt.headless=true", f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.yaml'}",
-             "-cp", f"{self.libs}/*", "kafka.Kafka", str(config)],
-            stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
-        log_file.close()
-        self.wait_ready(timeout)
-        return self
+        with self.lock:
+            if self.proc is not None and self.proc.poll() is None:
+                return self
+            self.home.mkdir(parents=True, exist_ok=True)
+            resolve_jars(self.libs)
+            config = self._write_config()
+            self.format_if_needed(config)
+            self._stop_leftovers()
+            log_file = open(self.home / "broker.log", "ab")
+            self.proc = subprocess.Popen(
+                [java_bin(), f"-Xmx{self.heap}", f"-Xms{self.heap}", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+                 "-Djava.awt.headless=true", f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.yaml'}",
+                 "-cp", f"{self.libs}/*", "kafka.Kafka", str(config)],
+                stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+            log_file.close()
+            self.wanted = True
+            try:
+                self.wait_ready(timeout)
+            except KafkaError:
+                self._kill()  # still meant to run: the supervisor tries again
+                raise
+            return self
+
+    def _stop_leftovers(self) -> None:
+        """A broker of an earlier run still on this configuration (its launcher was killed) would hold
+        the ports and the data directory's lock."""
+        mine = str(self.config_path)
+        left = [Leader.of("kafka", p.pid) for p in psutil.process_iter(["cmdline"])
+                if mine in (p.info["cmdline"] or [])]
+        left = [leader for leader in left if leader is not None]
+        if left:
+            log.warning("stopping a broker left running on %s: %s", mine, [leader.pid for leader in left])
+            stop_groups(left)
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -124,22 +157,50 @@ class EmbeddedKafka:
             if self.proc is not None and self.proc.poll() is not None:
                 tail = (self.home / "broker.log").read_text(errors="replace")[-3000:]
                 raise KafkaError(f"Kafka exited with {self.proc.returncode}:\n{tail}")
-            if broker_reachable(self.bootstrap, timeout_ms=1000):
+            if self.listening() and self.answers():
                 return
-            time.sleep(0.3)
+            time.sleep(0.2)
         raise KafkaError(f"Kafka did not become ready on {self.bootstrap} within {timeout:.0f}s")
 
-    def stop(self, timeout: float = 30) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
+    def answers(self, timeout_ms: int = 2000) -> bool:
+        """A metadata request answers, within about `timeout_ms` even if the broker dies meanwhile (the
+        admin client's defaults would retry a closed port for 30 s)."""
         try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+            admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=timeout_ms,
+                                     bootstrap_timeout_ms=timeout_ms, reconnect_backoff_max_ms=timeout_ms // 4)
+        except Exception:
+            return False
+        try:
+            admin.describe_cluster()
+            return True
+        except Exception:
+            return False
+        finally:
+            admin.close()
+
+    def listening(self) -> bool:
+        with socket.socket() as s:
+            s.settimeout(1.0)
+            return s.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def stop(self, timeout: float = 30) -> None:
+        with self.lock:
+            self.wanted = False
+            if self.proc is None or self.proc.poll() is not None:
+                return
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._kill()
 
     def kill(self) -> None:
+        """SIGKILL on purpose: the broker stays down until `start()`."""
+        with self.lock:
+            self.wanted = False
+            self._kill()
+
+    def _kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)

@@ -3,8 +3,10 @@
 Starts PostgreSQL and Kafka on loopback, creates topics and databases, starts
 every organisation's services (gunicorn) with their relay and consumer
 processes plus regional reporting, loads demo data, writes var/stack.json,
-restarts a child that dies, and stops everything cleanly on Ctrl-C. Data is
-kept between runs unless --reset is given.
+restarts a child, Kafka or PostgreSQL that dies (same ports, same data), and
+stops everything cleanly on Ctrl-C. A reaper process stops whatever the
+launcher started if the launcher itself is killed; a start after that stops
+what an earlier run left. Data is kept between runs unless --reset is given.
 
     python -m devstack.stack [--var DIR] [--reset] [--base-port N] [--kafka-port N]
 """
@@ -37,6 +39,8 @@ from .client import StackClient
 from .demo import load_demo_catalogue, load_demo_data
 from .kafka import EmbeddedKafka
 from .postgres import EmbeddedPostgres
+from .reaper import Reaper, stop_leftovers
+from .supervision import Backoff, EngineSupervisor
 
 ROLES = ("caseworker", "manager", "registrar", "admin")
 USER_FIELDS = ("username", "role", "token", "password")   # what var/stack.json tells of each demo user
@@ -60,14 +64,14 @@ class Child:
     log: Path
     proc: subprocess.Popen | None = None
     restarts: int = 0
-    started_at: float = 0.0
+    backoff: Backoff = field(default_factory=Backoff)
 
     def start(self):
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as f:
             self.proc = subprocess.Popen(self.argv, env=self.env, stdout=f, stderr=subprocess.STDOUT,
                                          cwd=PROJECT_ROOT, start_new_session=True)
-        self.started_at = time.monotonic()
+        self.backoff.started(time.monotonic())
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -89,6 +93,7 @@ class Stack:
     pg: EmbeddedPostgres | None = None
     kafka: EmbeddedKafka | None = None
     children: list[Child] = field(default_factory=list)
+    reaper: Reaper | None = None
     stopping: threading.Event = field(default_factory=threading.Event)
     only: dict[str, tuple[str, ...]] | None = None   # org -> services to run (default: all of the federation)
     with_reporting: bool = True
@@ -131,14 +136,19 @@ class Stack:
 
     # -- engines -------------------------------------------------------------
     def start_engines(self):
+        stop_earlier_run(self.var)
         self.check_ports_free()
+        self.reaper = Reaper(self.var).start()
         t = time.monotonic()
-        self.pg = EmbeddedPostgres(self.var / "postgres").start()
+        self.pg = EmbeddedPostgres(self.var / "postgres")
+        self.pg.start()
+        self.watch_processes()
         say("PostgreSQL 18 running", f"{self.pg.url()} ({time.monotonic() - t:.1f}s)")
         t = time.monotonic()
         self.kafka = EmbeddedKafka(self.var / "kafka", self.kafka_port, self.kafka_port + 1,
                                    libs=Path(os.environ.get("YHD_KAFKA_LIBS", self.var / "kafka-libs")))
         self.kafka.start()
+        self.watch_processes()
         say("Apache Kafka (KRaft) running", f"{self.kafka.bootstrap} ({time.monotonic() - t:.1f}s)")
         created = broker.ensure_topics(self.kafka.bootstrap, PROJECT_ROOT / "deploy" / "topics.yaml")
         say("Topics ready", f"created {len(created)}" if created else "all existed")
@@ -216,6 +226,7 @@ class Stack:
                                            env, logs / f"{svc}-consumer{suffix}.log"))
         for c in self.children:
             c.start()
+        self.watch_processes()
         say("Processes started", f"{len(self.children)} (per service instance: gunicorn, and "
             + ("relay and consumer)" if self.separate_workers else "a worker running its relay and consumer)"))
 
@@ -252,28 +263,50 @@ class Stack:
                 "reporting": f"http://127.0.0.1:{self.port(None, 'reporting')}", "orgs": orgs,
                 "reporting_users": [{k: u[k] for k in USER_FIELDS}
                                     for u in users[self.federation.reporting_org]],
-                "pids": {"kafka": self.kafka.proc.pid, "postgres": self.pg.pid(),
-                         **{c.name: c.proc.pid for c in self.children}}}
+                "pids": {"launcher": os.getpid(), **self.processes()}}
+
+    def processes(self) -> dict[str, int]:
+        """The pid of each process the stack runs now: the engines, the reaper and every child."""
+        pids = {"kafka": self.kafka and self.kafka.proc and self.kafka.proc.pid,
+                "postgres": self.pg and self.pg.pid(),
+                "reaper": self.reaper and self.reaper.alive() and self.reaper.proc.pid,
+                **{c.name: c.proc.pid for c in self.children if c.proc is not None}}
+        return {name: pid for name, pid in pids.items() if pid}
+
+    def watch_processes(self):
+        """Tell the reaper every process group started since (a restarted reaper learns them all)."""
+        if not self.reaper.alive() and not self.stopping.is_set():
+            say(f"reaper exited with {self.reaper.proc.returncode}", "starting it again")
+            self.reaper.start()
+        for name, pid in self.processes().items():
+            if name != "reaper":
+                self.reaper.watch(name, pid, signal.SIGINT if name == "postgres" else signal.SIGTERM)
 
     def supervise(self):
-        """Restart a child that dies (with backoff), until asked to stop."""
+        """Restart an engine or a child that dies (with backoff), until asked to stop."""
+        engines = [EngineSupervisor("postgresql", self.pg, say), EngineSupervisor("kafka", self.kafka, say)]
         while not self.stopping.wait(1.0):
+            for e in engines:  # first, since the services need them
+                if not self.stopping.is_set():
+                    e.check(self.stopping)
             for c in self.children:
                 if c.alive() or self.stopping.is_set():
                     continue
-                delay = min(2 ** c.restarts, 30) if time.monotonic() - c.started_at < 60 else 0
-                say(f"{c.name} exited with {c.proc.returncode}", f"restarting in {delay}s (see {c.log})")
+                delay = c.backoff.delay(time.monotonic())
+                say(f"{c.name} exited with {c.proc.returncode}", f"restarting in {delay:.0f}s (see {c.log})")
                 if self.stopping.wait(delay):
                     break
                 c.restarts += 1
                 c.start()
-            self.write_pids()
+            if not self.stopping.is_set():
+                self.watch_processes()
+                self.write_pids()
 
     def write_pids(self):
         path = self.var / "stack.json"
         if path.exists():
             desc = json.loads(path.read_text())
-            pids = {c.name: c.proc.pid for c in self.children}
+            pids = self.processes()
             if desc.get("pids", {}) != {**desc.get("pids", {}), **pids}:
                 desc["pids"].update(pids)
                 _write_json(path, desc)
@@ -295,8 +328,17 @@ class Stack:
             self.kafka.stop()
         if self.pg:
             self.pg.stop()
+        if self.reaper:
+            self.reaper.close()  # it stops whatever did not stop on its own
         (self.var / "stack.json").unlink(missing_ok=True)
         say("Stopped cleanly")
+
+
+def stop_earlier_run(var: Path) -> None:
+    """Stop what an earlier launcher of `var` left running (it and its reaper were killed)."""
+    left = stop_leftovers(var)
+    if left:
+        say("Stopped what an earlier run left running", ", ".join(f"{x.name} ({x.pid})" for x in left))
 
 
 def _write_json(path: Path, data: dict):
@@ -317,6 +359,7 @@ def main(argv=None) -> int:
     t0 = time.monotonic()
     var = args.var.resolve()
     if args.reset:
+        stop_earlier_run(var)  # before its data goes
         for sub in ("postgres", "kafka", "logs", "metrics", "users.json", "demo-loaded", "stack.json"):
             target = var / sub
             if target.is_dir():
@@ -325,6 +368,7 @@ def main(argv=None) -> int:
                 target.unlink(missing_ok=True)
         say("Reset", f"removed earlier data under {var}")
     var.mkdir(parents=True, exist_ok=True)
+    (var / "stack.json").unlink(missing_ok=True)  # left by a launcher that was killed: nothing it names runs
     stack = Stack(var, args.base_port, args.kafka_port, Federation.load(PROJECT_ROOT / "deploy" / "federation.yaml"))
 
     def on_signal(*_):

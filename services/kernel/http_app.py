@@ -96,7 +96,7 @@ def create_base_app(ctx: ServiceContext, *, title: str, description: str = "",
         checks["broker"] = "ok" if broker_check.ok() else "unreachable"
         checks["outbox"] = (outbox_check(ctx.engine, ctx.settings.outbox_stall_seconds)  # stalled, quarantined
                             if checks["database"] == "ok" else "unknown")
-        if checks["database"] == "ok" and checks["broker"] == "ok":
+        if progress.topics and checks["database"] == "ok" and checks["broker"] == "ok":
             stalls = progress.stalls()
             checks["consumer"] = "stalled: " + "; ".join(stalls) if stalls else "ok"
         ok = all(v == "ok" for v in checks.values())

@@ -138,6 +138,7 @@ def start_federation(var: Path, base_port: int, *, consumers: int = 1, env: dict
         stack.shutdown()
         raise
     fed = Fed(stack, stack.describe(users), urls)
+    # restarts a child or an engine that dies; an engine a test stops (stop(), kill()) stays down until it starts it
     fed._supervisor = threading.Thread(target=stack.supervise, daemon=True)
     fed._supervisor.start()
     return fed
