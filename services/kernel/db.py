@@ -18,8 +18,10 @@ KERNEL_MIGRATIONS = Path(__file__).parent / "migrations"
 def make_engine(url: str, pool_size: int = 5) -> Engine:
     # no pre-ping: it costs a round trip per checkout; after a database restart the first statement
     # on a stale connection fails (a clean 503) and SQLAlchemy drops the whole stale pool
+    # hide_parameters: an error's text (logged, or a dead letter's dlt_error on a topic every member reads)
+    # must never carry the statement's values, which may be personal data
     return create_engine(url, pool_size=pool_size, max_overflow=5, pool_pre_ping=False,
-                         pool_recycle=1800, connect_args={"connect_timeout": 5})
+                         pool_recycle=1800, connect_args={"connect_timeout": 5}, hide_parameters=True)
 
 
 def migrate(url: str, service_migrations: Path) -> None:

@@ -119,7 +119,9 @@ def dead_letter(rec, *, group: str, reason: str, error: str) -> DeadLetter:
     value = rec.value if rec.value is not None else b""
     if rec.value is None:
         notes.append(("dlt_value_null", b"true"))
-    parked = DeadLetter(event_id=f"dlt:{group}:{rec.topic}:{rec.partition}:{rec.offset}"[:200], key=key,
+    # the record's timestamp too: after a broker lost its data, offsets start again at 0
+    parked = DeadLetter(event_id=f"dlt:{group}:{rec.topic}:{rec.partition}:{rec.offset}:{rec.timestamp}"[:200],
+                        key=key,
                         headers=copied + notes, value=b"")
     room = RECORD_BUDGET - parked.size - 200  # 200: the cut notes below
     if len(value) > room:

@@ -214,11 +214,14 @@ class Relay:
         return n
 
     def cleanup(self) -> int:
-        """Delete the outbox rows published longer ago than the window, and the inbox rows past theirs
-        (retention.py); return how many outbox rows went."""
+        """Delete the published outbox rows created longer ago than the window (and published over an hour
+        ago), and the inbox rows past theirs (retention.py); return how many outbox rows went. By creation,
+        not by publishing: a re-queue (recovery.py) publishes a row again, and must not keep it beyond the
+        window in which consumers' inboxes still know it."""
         with self.engine.begin() as conn:
             n = conn.execute(text(
-                "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => :s)"),
+                "DELETE FROM outbox WHERE published_at < now() - interval '1 hour' "
+                "AND created_at < now() - make_interval(secs => :s)"),
                 {"s": self.retention_hours * 3600}).rowcount
             retention.prune_inbox(conn, retention.inbox_window_hours(self.retention_hours))
             return n

@@ -9,7 +9,9 @@ each handler's effect and stage any new outbox rows, advance the offset. A
 record that is not a well-formed, correctly signed, contract-valid event of a
 federation member goes to `<topic>.DLT` (through the outbox, in that same
 transaction) with `dlt_*` headers saying why; so does a record whose handler
-rejects it, or keeps failing after bounded retries. Should even parking fail,
+rejects it, or keeps failing after bounded retries (a ProgrammingError — a
+missing table or column — is the deployment's fault, so it is retried until
+fixed, and /healthz shows the stall). Should even parking fail,
 the record is noted in `parking_failure` and passed over: no record stops the
 bus. Transient database errors raise `Retry`: the runner seeks back and
 retries after a backoff.
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from sqlalchemy import insert, text
+from sqlalchemy.exc import ProgrammingError
 
 from .. import broker, metrics
 from ..contracts import ContractError, ContractRegistry
@@ -135,6 +138,11 @@ class RecordApplier:
         except Exception as e:
             if is_transient(e):
                 log.warning("%s: transient error at %s: %s", self.group, _at(c.rec), e)
+                raise Retry(c.rec) from e
+            if isinstance(e, ProgrammingError):  # a missing table or column: the deployment's fault, not the
+                self._failures[key] = min(self._failures.get(key, 0) + 1, 4)  # record's; backs off to 3.2 s
+                log.error("%s: %s at %s; waiting for it to be fixed (/healthz reports the stall): %s",
+                          self.group, type(e).__name__, _at(c.rec), e)
                 raise Retry(c.rec) from e
             if c.dead is not None:  # parking it failed: retrying would fail alike
                 self._note_parking_failure(c, e)

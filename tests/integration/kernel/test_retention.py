@@ -149,3 +149,17 @@ def test_a_member_offline_longer_than_the_retention_resumes_at_the_log_start(ins
     region.runner.start()
     region.consume_until(lambda: applied() == 12)
     assert "removed by retention before they were read" in caplog.text
+
+
+def test_cleanup_counts_the_window_from_creation_so_a_requeue_does_not_extend_it(instance):
+    inst = instance(referrals.DEFINITION, "odl")
+    with inst.ctx.engine.begin() as c:
+        for i, (created, published) in enumerate([("8 days", "2 hours"),    # re-published in a recovery
+                                                  ("6 days", "6 days")]):   # inside the window
+            c.execute(insert(outbox).values(
+                event_id=f"r{i}", event_type="fi.yhdistamo.x.v1", topic="yhd.referrals", key="k", headers=[],
+                value=b"{}", created_at=text(f"now() - interval '{created}'"),
+                published_at=text(f"now() - interval '{published}'")))
+    assert inst.relay.cleanup() == 1
+    with inst.ctx.engine.connect() as c:
+        assert sorted(c.execute(select(outbox.c.event_id)).scalars()) == ["r1"]

@@ -9,11 +9,11 @@ import pytest
 
 from services.kernel import parking
 
-Rec = namedtuple("Rec", "topic partition offset key value headers")
+Rec = namedtuple("Rec", "topic partition offset timestamp key value headers")
 
 
 def rec(key=b"k", value=b"{}", headers=()):
-    return Rec("yhd.referrals", 3, 41, key, value, list(headers) if headers is not None else None)
+    return Rec("yhd.referrals", 3, 41, 1764700000000, key, value, list(headers) if headers is not None else None)
 
 
 def stored(parked: parking.DeadLetter):
