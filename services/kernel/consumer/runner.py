@@ -21,6 +21,7 @@ from ..restart import keep_running
 from .apply import ClusterChanged, RecordApplier, Retry
 from .assignment import Orphaned, SeekToStoredOffsets, Stalled, unowned_partitions
 from .handlers import Handlers
+from .undecodable import UNDECODABLE, pass_over
 from .offsets import stored_offsets
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,10 @@ class ConsumerRunner:
             batches = self.consumer.poll(timeout_ms=timeout_ms)
         except OffsetOutOfRangeError as e:
             self._seeker.out_of_range(e.args[0])
+            return 0
+        except UNDECODABLE as e:  # the client cannot parse a fetched batch: find the record, pass over it
+            pass_over(self.consumer, engine=self.engine, bootstrap=self.bootstrap, group=self.group,
+                      timeout_ms=self.timeout_ms, error=e)
             return 0
         if self._seeker.needs_check:  # joined in this poll: before any record is applied
             self._seeker.check_assignment()

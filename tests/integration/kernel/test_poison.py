@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from services import catalogue, reporting
 from services.catalogue.tables import directory_service
 from services.reporting.tables import event_count
+from services.kernel import broker
 from services.kernel.auth import Actor, Role
 from services.kernel.events import new_event
 from services.kernel.tables import inbox, parking_failure
@@ -138,6 +139,15 @@ def test_another_member_reusing_an_event_id_cannot_make_a_genuine_event_be_skipp
     assert sorted(seen) == ["/orgs/odl/catalogue", "/orgs/oulu-parish/catalogue"]  # the replay: once
 
 
+def on_partition(partition: int, partitions: int):
+    """A genuine service event of odl whose key the default partitioner puts on `partition`."""
+    from kafka.partitioner.default import murmur2
+    while True:
+        ev = genuine()
+        if (murmur2(ev.partitionkey.encode()) & 0x7FFFFFFF) % partitions == partition:
+            return ev
+
+
 def encounter_on(partition: int, partitions: int):
     """A genuine encounter event of odl whose key the default partitioner puts on `partition`."""
     from kafka.partitioner.default import murmur2
@@ -177,3 +187,44 @@ def test_a_member_behind_what_retention_removed_reads_on_from_the_log_start(inst
     send([encounter_on(tp.partition, len(tps)) for tp in tps])
     region.consume_until(lambda: counted() == 2 * len(tps), timeout=90)  # the removed ones never
     assert "removed by retention before they were read" in caplog.text
+
+
+def test_a_record_the_client_cannot_decode_is_noted_and_passed_over(instance, kafka, monkeypatch):
+    """E.g. a header name that is not UTF-8 (kafka-python decodes names strictly and fails the whole fetch;
+    its producer cannot send one, so the client's parser is made to fail on a marked record instead)."""
+    from kafka.record import default_records
+    read = default_records.DefaultRecordBatch._read_msg
+
+    def strict(self, *a, **kw):
+        msg = read(self, *a, **kw)
+        if msg.value == b"undecodable":
+            raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
+        return msg
+    monkeypatch.setattr(default_records.DefaultRecordBatch, "_read_msg", strict)
+    social = instance(catalogue.DEFINITION, "oulu-social")
+    topic = social.topic("yhd.catalogue")
+    before, after = on_partition(0, 3), on_partition(0, 3)
+    send_all(kafka.bootstrap, topic, {"before": (before.partitionkey.encode(), before.data_bytes, before.headers())})
+    landed, _ = send_all(kafka.bootstrap, topic, {"bad": (before.partitionkey.encode(), b"undecodable", [])})
+    send_all(kafka.bootstrap, topic, {"after": (after.partitionkey.encode(), after.data_bytes, after.headers())})
+    social.consume_until(lambda: in_directory(social, after.data["service_id"]), timeout=90)
+    assert in_directory(social, before.data["service_id"])
+    with social.ctx.engine.connect() as c:
+        noted = c.execute(select(parking_failure).where(parking_failure.c.topic == topic)).all()
+    bad = landed["bad"]
+    assert [(n.partition, n.offset, n.reason) for n in noted if n.offset == bad.offset
+            and n.partition == bad.partition] == [(0, bad.offset, "Undecodable")]
+
+
+def test_batches_compressed_with_every_kafka_codec_are_read(instance, kafka):
+    social = instance(catalogue.DEFINITION, "oulu-social")
+    topic = social.topic("yhd.catalogue")
+    events = {}
+    for codec in ("gzip", "snappy", "lz4", "zstd"):
+        p = broker.producer(kafka.bootstrap, compression_type=codec)
+        ev = genuine()
+        p.send(topic, key=ev.partitionkey.encode(), value=ev.data_bytes, headers=ev.headers()).get(timeout=30)
+        p.close()
+        events[codec] = ev
+    social.consume_until(lambda: all(in_directory(social, e.data["service_id"]) for e in events.values()),
+                         timeout=90)
