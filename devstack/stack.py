@@ -289,6 +289,8 @@ class Stack:
             for e in engines:  # first, since the services need them
                 if not self.stopping.is_set():
                     e.check(self.stopping)
+            if not self.stopping.is_set():
+                self.watch_processes()  # a restarted engine's group, before any wait below
             for c in self.children:
                 if c.alive() or self.stopping.is_set():
                     continue
@@ -298,6 +300,7 @@ class Stack:
                     break
                 c.restarts += 1
                 c.start()
+                self.watch_processes()  # at once: the launcher may die during the next child's backoff
             if not self.stopping.is_set():
                 self.watch_processes()
                 self.write_pids()

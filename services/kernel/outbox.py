@@ -196,16 +196,27 @@ _FIRST_QUARANTINED = text("SELECT count(*) OVER () AS n, seq, event_type, quaran
                           "WHERE quarantined_at IS NOT NULL ORDER BY seq LIMIT 1")
 
 
+_LAST_PUBLISHED = text("SELECT extract(epoch FROM now() - max(published_at)) FROM outbox "
+                       "WHERE published_at IS NOT NULL")
+
+
+def _idle_for(conn: Connection) -> float:
+    """Seconds since the relay last published a row (infinite when none is kept)."""
+    idle = conn.execute(_LAST_PUBLISHED).scalar()
+    return float("inf") if idle is None else float(idle)
+
+
 def outbox_health(conn: Connection, stall_seconds: float) -> dict:
     """What the outbox tells about the relay, from two index scans: how long the first row in line has
     waited, how many rows are quarantined, and `problems` (empty: healthy) — the first row in line
-    waiting longer than `stall_seconds`, or any row quarantined."""
+    waiting longer than `stall_seconds` with nothing published for as long, or any row quarantined."""
     first = conn.execute(_FIRST_WAITING).first()
     q = conn.execute(_FIRST_QUARANTINED).first()
     problems = []
-    if first is not None and first.age > stall_seconds:
+    if first is not None and first.age > stall_seconds and _idle_for(conn) > stall_seconds:
+        # (a re-queued backlog, rows old and many, is not a stall while the relay keeps publishing)
         problems.append(f"stalled: row {first.seq} has waited {first.age:.0f} s to be published "
-                        f"(more than {stall_seconds:g} s)")
+                        f"(more than {stall_seconds:g} s) and nothing was published meanwhile")
     if q is not None:
         problems.append(f"quarantined: {q.n} row(s) the broker refused, the first row {q.seq} "
                         f"({q.event_type}): {q.quarantine_error[:200]}")
