@@ -36,12 +36,17 @@ def migrate(url: str, service_migrations: Path) -> None:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Errors worth retrying: the database went away, a serialization conflict, a lock timeout."""
+    """Errors worth retrying: the database went away, a serialization conflict, a lock timeout. Not a
+    program limit (SQLSTATE class 54, e.g. an index row too large): psycopg reports it as an
+    OperationalError, but it is the data's doing, and retrying a record that causes it would stop its
+    partition for good."""
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
+    if sqlstate[:2] == "54":
+        return False
     if isinstance(exc, OperationalError):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
     return sqlstate[:2] in ("08", "40", "53", "57") or sqlstate == "55P03"
 
 
