@@ -34,8 +34,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def free_port_range(n: int, start: int = 20000, stop: int = 40000) -> int:
-    """First port p such that p..p+n-1 are all free on loopback."""
+def ephemeral_ports_start() -> int:
+    """The lowest port the kernel hands out to outgoing connections (Linux: ip_local_port_range)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_port_range(n: int, start: int = 20000, stop: int | None = None) -> int:
+    """First port p such that p..p+n-1 are all free on loopback, below the ephemeral range: a port found
+    free there could be taken by any outgoing connection before the server that wants it binds it."""
+    stop = min(stop or 40000, ephemeral_ports_start())
     for _ in range(200):
         base = random.randrange(start, stop - n)
         socks = []
