@@ -6,6 +6,7 @@ import uuid
 
 from services.kernel.auth import system_actor
 from services.kernel.consumer import Handlers
+from services.kernel.errors import Rejected
 from services.kernel.sealed import SealedError, open_sealed
 
 from .domain import Change, Outcome, Referral, State, parse_time
@@ -43,7 +44,7 @@ def referral_requested(uow, event):
         except SealedError as e:
             raise ValueError(f"referral {d['referral_id']}: {e}") from None
     referral = Referral.incoming(d, personal)
-    withdrawn = referral.consent_id and uow.withdrawn.contains(referral.consent_id)
+    withdrawn = referral.consent_id and uow.withdrawn.contains(referral.consent_id, referral.from_org)
     if withdrawn:
         referral.restrict()
     if not uow.referrals.add(referral):
@@ -63,23 +64,32 @@ def referral_received(uow, event):
     if event.data["from_org"] != uow.org_id:
         return
     r = uow.referrals.find(event.data["referral_id"], for_update=True)
+    if r is not None:
+        r.check_remote(event.org, receiver_only=True)  # only its receiver acknowledges it
     if r is not None and r.received_at is None:
         r.received_at = parse_time(event.data["received_at"])
         uow.referrals.save(r)
 
 
-def _mine(uow, event):
-    """The referral this event is about, if this organisation holds it and the event comes from the other side."""
+def _mine(uow, event, *, to: State | None = None, receiver_only: bool = False):
+    """The referral this event is about, if this organisation holds it; raises Rejected (the event is parked
+    with the reason, never applied) unless it comes from the referral's other party as stored here, making a
+    move of that party's side. The parties the event's data names are not trusted."""
     d = event.data
     if uow.org_id not in (d["from_org"], d["to_org"]) or event.org == uow.org_id:
         return None
-    if event.org not in (d["from_org"], d["to_org"]):
-        raise ValueError(f"{event.org} is not a party to referral {d['referral_id']}")
-    return uow.referrals.find(d["referral_id"], for_update=True)
+    r = uow.referrals.find(d["referral_id"], for_update=True)
+    if r is None:
+        return None
+    r.check_remote(event.org, to=to, receiver_only=receiver_only)
+    if (d["from_org"], d["to_org"]) != (r.from_org, r.to_org):
+        raise Rejected(f"the event names {d['from_org']} -> {d['to_org']}, referral {r.id} is "
+                       f"{r.from_org} -> {r.to_org}")
+    return r
 
 
 def apply_state(uow, event):
-    r = _mine(uow, event)
+    r = _mine(uow, event, to=State(event.data["state"]))
     if r is None:
         return
     change = r.apply_remote(State(event.data["state"]), by_org=event.org, reason_code=event.data.get("reason_code"),
@@ -100,7 +110,7 @@ for _name in ("referral.accepted", "referral.rejected", "referral.cancelled", "r
 
 @handlers.on(T + "referral.outcome-recorded.v1")
 def outcome_recorded(uow, event):
-    r = _mine(uow, event)
+    r = _mine(uow, event, receiver_only=True)
     if r is None:
         return
     d = event.data
@@ -110,7 +120,7 @@ def outcome_recorded(uow, event):
 
 @handlers.on(T + "referral.escalated.v1")
 def referral_escalated(uow, event):
-    r = _mine(uow, event)
+    r = _mine(uow, event, receiver_only=True)
     if r is not None and r.escalated_at is None:
         r.escalated_at = parse_time(event.data["escalated_at"])
         uow.referrals.save(r)
@@ -123,8 +133,12 @@ def consent_withdrawn(uow, event):
     d = event.data
     if d["recipient_org"] != uow.org_id:
         return
+    held = uow.referrals.with_consent(d["consent_id"])
+    theirs = [r for r in held if r.from_org == event.org]  # only a referral's sender withdraws its consent
+    if held and not theirs:
+        raise Rejected(f"{event.org} withdrew consent {d['consent_id']}, but sent none of the referrals under it")
     uow.withdrawn.add(d["consent_id"], event.org, parse_time(d["withdrawn_at"]))
-    for r in uow.referrals.with_consent(d["consent_id"]):
+    for r in theirs:
         if r.restrict():
             uow.referrals.save(r)
             uow.access_log.record(system_actor(uow.org_id), f"referral:{r.id}", "referral.restrict",
@@ -137,4 +151,5 @@ def consent_expired(uow, event):
     if event.data["recipient_org"] != uow.org_id:
         return
     for r in uow.referrals.with_consent(event.data["consent_id"]):
-        uow.notifications.add("caseworker", "consent-expired", r.id)
+        if r.from_org == event.org:
+            uow.notifications.add("caseworker", "consent-expired", r.id)

@@ -215,9 +215,11 @@ class WithdrawnConsents:
         self.conn.execute(pg_insert(t.withdrawn_consent).values(consent_id=consent_id, by_org=by_org,
                                                                 withdrawn_at=at).on_conflict_do_nothing())
 
-    def contains(self, consent_id) -> bool:
+    def contains(self, consent_id, by_org: str) -> bool:
+        """Did `by_org` (the sender of the referrals under this consent) withdraw it?"""
         return self.conn.execute(select(t.withdrawn_consent.c.consent_id)
-                                 .where(t.withdrawn_consent.c.consent_id == consent_id)).first() is not None
+                                 .where(t.withdrawn_consent.c.consent_id == consent_id,
+                                        t.withdrawn_consent.c.by_org == by_org)).first() is not None
 
 
 class Targets:

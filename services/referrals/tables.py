@@ -115,7 +115,7 @@ notification = Table(
 withdrawn_consent = Table(
     "withdrawn_consent", metadata,
     Column("consent_id", UUID(as_uuid=True), primary_key=True),
-    Column("by_org", String(100), nullable=False),
+    Column("by_org", String(100), primary_key=True),   # the signer: it restricts only what it sent
     Column("withdrawn_at", DateTime(timezone=True), nullable=False),
 )
 

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from services.kernel.errors import Conflict, Invalid
+from services.kernel.errors import Conflict, Invalid, Rejected
 
 
 class State(str, enum.Enum):
@@ -180,8 +180,23 @@ class Referral:
             self.answered_at = change.at
         return change
 
+    def other_party(self) -> str:
+        """The organisation whose events may change this copy: the receiver of what we sent, or the sender
+        of what we received — as stored when the referral began, never as a later event claims."""
+        return self.to_org if self.direction == Direction.OUTGOING else self.from_org
+
+    def check_remote(self, by_org: str, *, to: State | None = None, receiver_only: bool = False) -> None:
+        """Raise Rejected unless `by_org` is the other party and the move (a state `to`, or a receiver's
+        fact such as an outcome or an escalation) is one its side may make (see ACTIONS)."""
+        if by_org != self.other_party():
+            raise Rejected(f"{by_org} is not the other party of referral {self.id}")
+        side = self.side_of(by_org)
+        if side == "sender" and (receiver_only or (to is not None and to != State.CANCELLED)):
+            raise Rejected(f"the sender {by_org} cannot {to.value if to else 'record that'} on referral {self.id}")
+
     def apply_remote(self, to: State, *, by_org: str, reason_code: str | None, at: datetime) -> Change | None:
-        """The other side's change, from its event; None if it no longer applies (e.g. crossed a cancel)."""
+        """The other side's change, from its event; None if it no longer applies (e.g. crossed a cancel).
+        The caller has checked the party and the side (`check_remote`)."""
         if to not in TRANSITIONS.get(self.status, set()):
             return None
         change = Change(self.id, self.status, to, reason_code, None, by_org, None, at)

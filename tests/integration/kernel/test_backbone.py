@@ -390,3 +390,61 @@ def test_a_member_cannot_take_over_another_members_referral_target(instance, kaf
               if r.get("dlt_consumer_group") == odl_ref.ctx.settings.consumer_group
               and int(r["dlt_partition"]) == md.partition and int(r["dlt_offset"]) == md.offset]
     assert parked and parked[0]["dlt_reason"] == "Rejected" and "belongs to oulu-social" in parked[0]["dlt_error"]
+
+
+def test_a_third_member_cannot_change_or_restrict_a_referral_it_is_not_a_party_to(instance, kafka):
+    """Signed with its own valid key, a member that is neither sender nor receiver names itself a party:
+    refused (Rejected, parked with the reason), never applied — whatever the event's data claims."""
+    social_cat = instance(catalogue.DEFINITION, "oulu-social")
+    odl_ref = instance(referrals.DEFINITION, "odl")
+    social_ref = instance(referrals.DEFINITION, "oulu-social")
+    target = publish(social_cat, SOCIAL, "Kuntouttava työtoiminta", "rehabilitative-work-activity")
+    odl_ref.consume_until(lambda: any(t["service_id"] == target.id
+                                      for t in referrals_service.list_targets(odl_ref.ctx.uow)))
+    client_id = client_with_consent(odl_ref, "oulu-social")
+    sent = referrals_service.send_referral(odl_ref.ctx.uow, ODL, client_id, target.id, None, "Toivoo työtoimintaa")
+    odl_ref.publish()
+    social_ref.consume_until(lambda: referrals_service.list_referrals(social_ref.ctx.uow, SOCIAL, box="incoming")[0])
+    consent_id = referrals_service.get_referral(social_ref.ctx.uow, SOCIAL, sent.id)["referral"].consent_id
+    parish = load_private_key(_demo_key("oulu-parish"))
+    facts = {"referral_id": str(sent.id), "service_id": str(target.id), "age_band": "18-24", "gender": "unknown"}
+    forged = {  # each names the parish as a party, and each is correctly signed by it
+        "accept-as-receiver": ("referral.accepted.v1", {**facts, "from_org": "odl", "to_org": "oulu-parish",
+                                                         "by_org": "oulu-parish", "state": "accepted",
+                                                         "at": "2026-12-02T10:00:00Z"}),
+        "cancel-as-sender": ("referral.cancelled.v1", {**facts, "from_org": "oulu-parish", "to_org": "oulu-social",
+                                                        "by_org": "oulu-parish", "state": "cancelled",
+                                                        "reason_code": "sent-in-error", "at": "2026-12-02T10:00:00Z"}),
+        "withdraw-consent": ("consent.withdrawn.v1", {
+            "consent_id": str(consent_id), "by_org": "oulu-parish", "recipient_org": "oulu-social",
+            "pathway_key": "pk1-" + "0" * 40, "categories": ["identity"], "purpose": "referral",
+            "valid_from": "2026-12-01T00:00:00Z", "valid_until": "2027-06-01T00:00:00Z", "at": "2026-12-02T10:00:00Z",
+            "withdrawn_at": "2026-12-02T10:00:00Z"}),
+    }
+    offsets = {}
+    for name, (event, data) in forged.items():
+        ev = new_event(source="/orgs/oulu-parish/referrals", type="fi.yhdistamo." + event,
+                       key=data.get("referral_id", data.get("consent_id")), data=data, signing_key=parish)
+        topic = odl_ref.topic("yhd.referrals")
+        offsets[name] = produce_raw(kafka.bootstrap, topic, ev.partitionkey.encode(), ev.data_bytes, ev.headers())
+    # a genuine change after the forgeries still arrives: the receiver accepts
+    referrals_service.act_on_referral(social_ref.ctx.uow, SOCIAL, sent.id, "accept", None, None)
+    social_ref.publish()
+    odl_ref.consume_until(lambda: referrals_service.get_referral(odl_ref.ctx.uow, ODL, sent.id)[
+        "referral"].status.value == "accepted")
+    social_ref.consume_until(lambda: _caught_up(social_ref))
+    city = referrals_service.get_referral(social_ref.ctx.uow, SOCIAL, sent.id)["referral"]
+    assert city.status.value == "accepted" and city.personal is not None and city.restricted_at is None
+    odl_ref.publish(), social_ref.publish()
+    for inst in (odl_ref, social_ref):
+        parked = {(int(r["dlt_partition"]), int(r["dlt_offset"])): r
+                  for r in dlt_records(kafka.bootstrap, inst.topic("yhd.referrals"))
+                  if r.get("dlt_consumer_group") == inst.ctx.settings.consumer_group}
+        for name, md in offsets.items():
+            if (md.partition, md.offset) in parked:
+                assert parked[(md.partition, md.offset)]["dlt_reason"] == "Rejected", name
+    refused = {name for name, md in offsets.items() for inst in (odl_ref, social_ref)
+               for r in dlt_records(kafka.bootstrap, inst.topic("yhd.referrals"))
+               if (int(r["dlt_partition"]), int(r["dlt_offset"])) == (md.partition, md.offset)
+               and r.get("dlt_consumer_group") == inst.ctx.settings.consumer_group}
+    assert refused == set(forged), refused
