@@ -300,7 +300,10 @@ def test_migrations_are_idempotent_and_concurrent_safe(new_database):
     from services.kernel.db import KERNEL_MIGRATIONS
     kernel_head = ScriptDirectory(str(KERNEL_MIGRATIONS),
                                   version_locations=[str(KERNEL_MIGRATIONS / "versions")]).get_current_head()
-    assert heads == {kernel_head, "r0002"}
+    referrals_versions = referrals.DEFINITION.migrations / "versions"
+    referrals_head = ScriptDirectory(str(KERNEL_MIGRATIONS), version_locations=[
+        str(KERNEL_MIGRATIONS / "versions"), str(referrals_versions)]).get_heads()
+    assert heads == set(referrals_head) and kernel_head in heads
     assert {"outbox", "inbox", "consumer_offset", "api_user", "access_log", "kafka_cluster", "referral", "service_target"} <= tables
 
 
