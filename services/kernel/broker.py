@@ -115,8 +115,11 @@ def align_configs(admin: KafkaAdminClient, topics: list[NewTopic]) -> dict[str, 
 
 
 def broker_reachable(bootstrap: str, timeout_ms: int = 3000) -> bool:
+    """A metadata request answers, within about `timeout_ms` even if the broker dies meanwhile (the admin
+    client's defaults would retry a closed port for 30 s)."""
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms)
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms,
+                                 bootstrap_timeout_ms=timeout_ms, reconnect_backoff_max_ms=timeout_ms // 4)
     except Exception:
         return False
     try:

@@ -101,17 +101,22 @@ def test_state_change_and_event_commit_together_or_not_at_all(instance):
     assert catalogue_service.own_services(odl.ctx.uow) == []
 
 
-def test_referral_reaches_receiver_and_receipt_flows_back(instance):
+def referral_sent(instance):
+    """ODL's referral to the city's published service, sent and on the bus: (odl, city, target, referral)."""
     social_cat = instance(catalogue.DEFINITION, "oulu-social")
     odl_ref = instance(referrals.DEFINITION, "odl")
     social_ref = instance(referrals.DEFINITION, "oulu-social")
     target = publish(social_cat, SOCIAL, "Kuntouttava työtoiminta", "rehabilitative-work-activity")
     odl_ref.consume_until(lambda: any(t["service_id"] == target.id
                                       for t in referrals_service.list_targets(odl_ref.ctx.uow)))
-
     client_id = client_with_consent(odl_ref, "oulu-social")
     sent = referrals_service.send_referral(odl_ref.ctx.uow, ODL, client_id, target.id, None, "Toivoo työtoimintaa")
     odl_ref.publish()
+    return odl_ref, social_ref, target, sent
+
+
+def test_referral_reaches_receiver_and_receipt_flows_back(instance):
+    odl_ref, social_ref, target, sent = referral_sent(instance)
     got = social_ref.consume_until(lambda: [r for r in referrals_service.list_referrals(
         social_ref.ctx.uow, SOCIAL, box="incoming")[0] if r.id == sent.id])
     assert got[0].from_org == "odl" and got[0].status.value == "requested" and got[0].received_at
@@ -398,15 +403,7 @@ def test_a_member_cannot_take_over_another_members_referral_target(instance, kaf
 def test_a_third_member_cannot_change_or_restrict_a_referral_it_is_not_a_party_to(instance, kafka):
     """Signed with its own valid key, a member that is neither sender nor receiver names itself a party:
     refused (Rejected, parked with the reason), never applied — whatever the event's data claims."""
-    social_cat = instance(catalogue.DEFINITION, "oulu-social")
-    odl_ref = instance(referrals.DEFINITION, "odl")
-    social_ref = instance(referrals.DEFINITION, "oulu-social")
-    target = publish(social_cat, SOCIAL, "Kuntouttava työtoiminta", "rehabilitative-work-activity")
-    odl_ref.consume_until(lambda: any(t["service_id"] == target.id
-                                      for t in referrals_service.list_targets(odl_ref.ctx.uow)))
-    client_id = client_with_consent(odl_ref, "oulu-social")
-    sent = referrals_service.send_referral(odl_ref.ctx.uow, ODL, client_id, target.id, None, "Toivoo työtoimintaa")
-    odl_ref.publish()
+    odl_ref, social_ref, target, sent = referral_sent(instance)
     social_ref.consume_until(lambda: referrals_service.list_referrals(social_ref.ctx.uow, SOCIAL, box="incoming")[0])
     consent_id = referrals_service.get_referral(social_ref.ctx.uow, SOCIAL, sent.id)["referral"].consent_id
     parish = load_private_key(_demo_key("oulu-parish"))

@@ -7,12 +7,11 @@ import pytest
 from marshmallow import EXCLUDE
 from sqlalchemy import insert, text
 
-from services import catalogue, referrals
+from services import referrals
 from services.kernel.auth import Actor, Role
 from services.referrals import service as rs
 from services.referrals.schemas import ConsentIn
 from services.referrals.tables import notification
-from tests.support.catalogue import publish_service
 from tests.support.people import consent_to, synthetic_client
 
 pytestmark = pytest.mark.integration
@@ -48,13 +47,9 @@ def test_the_inbox_shows_the_newest_unread_notifications_and_counts_them_all(ins
     assert box["totals"]["notifications"] == rs.NOTIFICATIONS_SHOWN + 7
 
 
-def test_a_long_incoming_queue_shows_the_newest_and_says_how_many_wait(instance):
-    city_cat = instance(catalogue.DEFINITION, "oulu-social")
-    odl, city = instance(referrals.DEFINITION, "odl"), instance(referrals.DEFINITION, "oulu-social")
-    target = publish_service(city_cat.ctx.uow, CITY, "Kuntouttava työtoiminta", "rehabilitative-work-activity")
-    city_cat.publish()
-    odl.consume_until(lambda: any(t["service_id"] == target.id for t in rs.list_targets(odl.ctx.uow)))
-    sent = [rs.send_referral(odl.ctx.uow, ODL, new_client(odl), target.id, None, None) for _ in range(3)]
+def test_a_long_incoming_queue_shows_the_newest_and_says_how_many_wait(pair):
+    odl, city, target_id = pair
+    sent = [rs.send_referral(odl.ctx.uow, ODL, new_client(odl), target_id, None, None) for _ in range(3)]
     odl.publish()
     city.consume_until(lambda: rs.inbox(city.ctx.uow, CITY)["totals"]["incoming"] == 3)
     box = rs.inbox(city.ctx.uow, CITY, shown=2)

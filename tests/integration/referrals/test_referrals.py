@@ -8,8 +8,7 @@ import pytest
 from marshmallow import EXCLUDE
 from sqlalchemy import func, select, update
 
-from services import catalogue, referrals
-from tests.support.catalogue import publish_service
+from services import referrals
 from services.kernel.auth import Actor, Role
 from services.kernel.errors import Conflict, Forbidden, NotFound
 from services.kernel.tables import access_log, outbox
@@ -24,15 +23,6 @@ ODL_REGISTRAR = Actor("registrar@odl", "Demo", Role.REGISTRAR, "odl")
 CITY = Actor("caseworker@oulu-social", "Demo", Role.CASEWORKER, "oulu-social")
 
 
-@pytest.fixture
-def pair(instance):
-    """ODL (sender) and the city (receiver) with a published target service."""
-    city_cat = instance(catalogue.DEFINITION, "oulu-social")
-    odl, city = instance(referrals.DEFINITION, "odl"), instance(referrals.DEFINITION, "oulu-social")
-    target = publish_service(city_cat.ctx.uow, CITY, "Kuntouttava työtoiminta", "rehabilitative-work-activity")
-    city_cat.publish()
-    odl.consume_until(lambda: any(t["service_id"] == target.id for t in rs.list_targets(odl.ctx.uow)))
-    return odl, city, target.id
 
 
 def new_client(inst, **consent):
