@@ -9,7 +9,7 @@ from services.kernel.consumer import Handlers
 from services.kernel.errors import Rejected
 from services.kernel.sealed import SealedError, open_sealed
 
-from .domain import Change, Outcome, Referral, State, parse_time
+from .domain import Change, Outcome, Referral, State, parse_time, unseal_personal
 
 log = logging.getLogger(__name__)
 handlers = Handlers()
@@ -40,9 +40,11 @@ def referral_requested(uow, event):
     personal = None
     if d.get("sealed"):
         try:
-            personal = open_sealed(d["sealed"], uow.ctx.encryption_key)
+            opened = open_sealed(d["sealed"], uow.ctx.encryption_key)
         except SealedError as e:
             raise ValueError(f"referral {d['referral_id']}: {e}") from None
+        # bound to this referral, its signer and us: data pasted from another referral is refused
+        personal = unseal_personal(opened, referral_id=d["referral_id"], signer=event.org, receiver=uow.org_id)
     referral = Referral.incoming(d, personal)
     withdrawn = referral.consent_id and uow.withdrawn.contains(referral.consent_id, referral.from_org)
     if withdrawn:

@@ -138,7 +138,7 @@ def send_referral(uow_factory, actor: Actor, client_id, service_id, categories: 
                                          pathway_key=client.pathway_key, by=actor.username)
         receiver = uow.ctx.federation.get(to_org)
         payload = disclose(client.personal_data(), shared, note)
-        box = sealed.seal(payload, receiver.encryption_public_key) if payload else None
+        box = sealed.seal(referral.sealed_payload(payload), receiver.encryption_public_key) if payload else None
         uow.referrals.add(referral)
         uow.referrals.add_history(change)
         uow.disclosures.record(client_id=client.id, referral_id=referral.id, recipient_org=to_org,

@@ -9,8 +9,9 @@
 from .client import GENDERS, LANGUAGES, Client
 from .consent import CATEGORIES, METHODS, PURPOSES, Consent, Decision, choose_consent, disclose, shared_categories
 from .referral import (ACTIONS, AGE_BANDS, OUTCOME_POINTS, OUTCOMES, REASONS, TERMINAL, TRANSITIONS, Change, Direction,
-                       Outcome, Referral, State, parse_time)
+                       Outcome, Referral, State, parse_time, unseal_personal)
 
 __all__ = ["ACTIONS", "AGE_BANDS", "CATEGORIES", "GENDERS", "LANGUAGES", "METHODS", "OUTCOME_POINTS", "OUTCOMES",
            "PURPOSES", "REASONS", "TERMINAL", "TRANSITIONS", "Change", "Client", "Consent", "Decision", "Direction",
-           "Outcome", "Referral", "State", "choose_consent", "disclose", "parse_time", "shared_categories"]
+           "Outcome", "Referral", "State", "choose_consent", "disclose", "parse_time", "shared_categories",
+           "unseal_personal"]

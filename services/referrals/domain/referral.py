@@ -206,6 +206,15 @@ class Referral:
         return change
 
     # -- data protection -------------------------------------------------------
+    def binding(self) -> dict:
+        """What the personal data sealed for the receiver is bound to: this referral and its two parties.
+        Sealed inside the box, so that a box cannot be pasted into another referral's event."""
+        return {"referral_id": str(self.id), "from_org": self.from_org, "to_org": self.to_org}
+
+    def sealed_payload(self, personal: dict) -> dict:
+        """What the sender seals for the receiver: the disclosed fields with their binding."""
+        return {"bound": self.binding(), "personal": personal}
+
     def restrict(self) -> bool:
         """Consent withdrawn: the receiver stops holding the disclosed personal data."""
         if self.personal is None and self.restricted_at is not None:
@@ -245,6 +254,21 @@ class Referral:
         name = {State.ACCEPTED: "referral.accepted", State.REJECTED: "referral.rejected",
                 State.CANCELLED: "referral.cancelled"}.get(change.to_state, "referral.status-changed")
         return name, d
+
+
+def unseal_personal(opened, *, referral_id: str, signer: str, receiver: str) -> dict:
+    """The disclosed fields of an opened box, if it is bound to this referral (`referral_id` as the event
+    names it), from `signer` (who signed the event) to `receiver` (the organisation opening it); otherwise
+    Rejected: data sealed for another referral is refused, never stored."""
+    expected = {"referral_id": referral_id, "from_org": signer, "to_org": receiver}
+    bound = opened.get("bound") if isinstance(opened, dict) else None
+    if bound != expected:
+        got = {k: bound.get(k) for k in expected} if isinstance(bound, dict) else None
+        raise Rejected(f"the sealed data of referral {referral_id} is bound to {got}, not to {expected}")
+    personal = opened.get("personal")
+    if not isinstance(personal, dict):
+        raise Rejected(f"the sealed data of referral {referral_id} holds no personal data object")
+    return personal
 
 
 @dataclass

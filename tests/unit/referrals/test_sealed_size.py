@@ -1,12 +1,14 @@
 """The most a caseworker can enter still fits the sealed part of a referral (no I/O): the contract bounds
 `sealed` to 20,000 characters, and the API's limits are what keeps a referral within it."""
 import base64
+import uuid
 
 from nacl.public import PrivateKey
 
 from services.kernel import sealed
 from services.kernel.config import PROJECT_ROOT
 from services.kernel.contracts import ContractRegistry
+from services.referrals.domain import Referral
 from services.referrals.domain.consent import CATEGORIES, disclose
 from services.referrals.schemas import ClientIn, ReferralIn
 
@@ -20,6 +22,14 @@ def longest(field, schema, char: str) -> str:
     return char * length.max
 
 
+def longest_referral() -> Referral:
+    """A referral between organisations with the longest ids a contract takes: its binding is sealed too."""
+    r, _ = Referral.send(from_org="a" * 63, to_org="b" * 63, service_id=uuid.uuid4(), client_id=uuid.uuid4(),
+                         consent_id=uuid.uuid4(), categories=list(CATEGORIES), age_band="18-24", gender="man",
+                         pathway_key=None, by="caseworker")
+    return r
+
+
 def test_the_longest_client_data_and_note_the_api_takes_fit_the_sealed_field():
     for char in ("\N{SMILING FACE WITH SMILING EYES}", "\x01"):  # four bytes in UTF-8; six as a JSON escape
         client = {"name": longest("name", ClientIn, char), "identity_code": "010199-900U",
@@ -27,7 +37,7 @@ def test_the_longest_client_data_and_note_the_api_takes_fit_the_sealed_field():
                   "phone": "+358 40 123 4567 890", "email": "a" * 242 + "@example.fi", "gender": "unknown",
                   "language": "fi"}
         payload = disclose(client, list(CATEGORIES), longest("note", ReferralIn, char))
-        box = sealed.seal(payload, RECEIVER)
+        box = sealed.seal(longest_referral().sealed_payload(payload), RECEIVER)
         assert len(box) <= SEALED_MAX, (repr(char), len(box))
 
 
