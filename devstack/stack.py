@@ -200,6 +200,12 @@ class Stack:
                    PROMETHEUS_MULTIPROC_DIR=str(metrics_dir), BIND=f"127.0.0.1:{port}",
                    WEB_CONCURRENCY=os.environ.get("YHD_WEB_WORKERS", "1"), PROC_NAME=f"yhd-{org_id}-{svc}",
                    PYTHONUNBUFFERED="1", KAFKA_CLIENT_TIMEOUT_MS=os.environ.get("KAFKA_CLIENT_TIMEOUT_MS", "10000"))
+        fed = self.federation
+        if org_id == fed.reporting_org:  # reporting's demo key (opens the person keys) and pseudonym secret
+            for name, path in (("ENCRYPTION_KEY_FILE", fed.reporting_demo_encryption_key_file),
+                               ("REPORTING_PSEUDONYM_SECRET_FILE", fed.reporting_demo_pseudonym_secret_file)):
+                if path is not None:
+                    env[name] = str(path)
         env.update(self.extra_env)
         return env
 

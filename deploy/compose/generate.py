@@ -64,6 +64,7 @@ class Instance:
     reporting: bool = False
     encryption_key: str | None = None  # X25519 key that opens personal data sealed for the org
     pathway_secret: str | None = None
+    pseudonym_secret: str | None = None  # reporting's own: its second pseudonymisation of person keys
 
     @property
     def name(self) -> str:
@@ -104,9 +105,11 @@ def instances(federation: dict) -> list[Instance]:
             result.append(Instance(org_id, svc, port, org.get("demo_signing_key_file"),
                                    encryption_key=org.get("demo_encryption_key_file"),
                                    pathway_secret=federation.get("demo_pathway_secret_file")))
-    region = federation["region_reporting"]["org"]
+    region = federation["region_reporting"]
     for svc in service_list.regional_services():
-        result.append(Instance(region, svc, service_list.load()[svc].port(BASE_PORT, None), None, reporting=True))
+        result.append(Instance(region["org"], svc, service_list.load()[svc].port(BASE_PORT, None), None,
+                               reporting=True, encryption_key=region.get("demo_encryption_key_file"),
+                               pseudonym_secret=region.get("demo_pseudonym_secret_file")))
     return result
 
 
@@ -168,6 +171,10 @@ def compose_header(insts: list[Instance]) -> list[str]:
         "# YHD_BIND_ADDRESS, YHD_IMAGE_TAG, YHD_LOG_LEVEL, GRAFANA_ADMIN_PASSWORD.",
         "# Events are signed with the public demo keys in deploy/demo-keys (part of the image); a real",
         "# deployment mounts each organisation's own key and points SIGNING_KEY_FILE at it.",
+        "# Likewise ENCRYPTION_KEY_FILE (the X25519 key that opens what is sealed for the organisation; for",
+        "# reporting, the person keys members seal for it) and PATHWAY_SECRET_FILE (members only), and, for",
+        "# reporting only, REPORTING_PSEUDONYM_SECRET_FILE (its second pseudonym of each person key: a secret",
+        "# no member holds).",
         "",
     ]
     return lines
@@ -262,6 +269,8 @@ def compose_instance_envs(insts: list[Instance]) -> list[str]:
             env["ENCRYPTION_KEY_FILE"] = f"{APP_DIR}/{inst.encryption_key}"
         if inst.pathway_secret:
             env["PATHWAY_SECRET_FILE"] = f"{APP_DIR}/{inst.pathway_secret}"
+        if inst.pseudonym_secret:
+            env["REPORTING_PSEUDONYM_SECRET_FILE"] = f"{APP_DIR}/{inst.pseudonym_secret}"
         lines.append(f"  {inst.name}: &{inst.name}-env")
         lines += mapping(env, 4)
     lines.append("")

@@ -18,6 +18,7 @@ class Settings:
     signing_key_file: Path | None = None
     encryption_key_file: Path | None = None
     pathway_secret_file: Path | None = None
+    pseudonym_secret_file: Path | None = None  # reporting only: its second pseudonymisation of person keys
     contracts_dir: Path = PROJECT_ROOT / "contracts"
     topics_file: Path = PROJECT_ROOT / "deploy" / "topics.yaml"
     topic_prefix: str = ""   # a namespace before every topic name (e.g. one per test module); none in production
@@ -46,6 +47,7 @@ class Settings:
             raise RuntimeError(f"missing required settings: {', '.join(missing)}")
         key = env.get("SIGNING_KEY_FILE")
         enc, secret = env.get("ENCRYPTION_KEY_FILE"), env.get("PATHWAY_SECRET_FILE")
+        pseudonym = env.get("REPORTING_PSEUDONYM_SECRET_FILE")
         return cls(
             org_id=env["ORG_ID"],
             service=service,
@@ -55,6 +57,7 @@ class Settings:
             signing_key_file=Path(key) if key else None,
             encryption_key_file=Path(enc) if enc else None,
             pathway_secret_file=Path(secret) if secret else None,
+            pseudonym_secret_file=Path(pseudonym) if pseudonym else None,
             topics_file=Path(env.get("TOPICS_FILE", PROJECT_ROOT / "deploy" / "topics.yaml")),
             topic_prefix=env.get("TOPIC_PREFIX", ""),
             outbox_retention_hours=float(env.get("OUTBOX_RETENTION_HOURS", 24 * 7)),

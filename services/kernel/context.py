@@ -25,6 +25,7 @@ class ServiceContext:
     uow_class: type[UnitOfWork]
     encryption_key: object | None = None   # nacl PrivateKey: opens payloads sealed for this organisation
     pathway_secret: bytes | None = None
+    pseudonym_secret: bytes | None = None  # reporting only: its second pseudonymisation of person keys
 
     def uow(self) -> UnitOfWork:
         uow = self.uow_class(self.engine, self.writer, self.settings.org_id)
@@ -49,9 +50,17 @@ def build_context(settings: Settings, *, uow_class: type[UnitOfWork], migrations
     if key_file is not None:
         writer = EventWriter(settings.source, load_private_key(key_file), contracts)
     org = federation.get(settings.org_id)
-    enc_file = settings.encryption_key_file or (org.demo_encryption_key_file if org else None)
+    reporting = settings.org_id == federation.reporting_org
+    enc_file = settings.encryption_key_file or (org.demo_encryption_key_file if org else None) or (
+        federation.reporting_demo_encryption_key_file if reporting else None)
     secret_file = settings.pathway_secret_file or (federation.demo_pathway_secret_file if org else None)
+    pseudonym_file = settings.pseudonym_secret_file or (
+        federation.reporting_demo_pseudonym_secret_file if reporting else None)
     return ServiceContext(settings, make_engine(settings.database_url, pool_size), federation, contracts,
                           writer, uow_class,
                           encryption_key=sealed.load_private_key(enc_file) if enc_file else None,
-                          pathway_secret=bytes.fromhex(secret_file.read_text().strip()) if secret_file else None)
+                          pathway_secret=_hex(secret_file), pseudonym_secret=_hex(pseudonym_file))
+
+
+def _hex(path: Path | None) -> bytes | None:
+    return bytes.fromhex(path.read_text().strip()) if path else None

@@ -34,6 +34,9 @@ class Federation:
     organisations: dict[str, Organisation]
     reporting_org: str
     demo_pathway_secret_file: Path | None = None
+    reporting_encryption_public_key: str | None = None   # X25519, base64: seals each referral's person key
+    reporting_demo_encryption_key_file: Path | None = None
+    reporting_demo_pseudonym_secret_file: Path | None = None
 
     def get(self, org_id: str) -> Organisation | None:
         return self.organisations.get(org_id)
@@ -63,5 +66,10 @@ class Federation:
                 website=o.get("website"),
             )
         secret = raw.get("demo_pathway_secret_file")
-        return cls(name=raw["federation"], organisations=orgs, reporting_org=raw["region_reporting"]["org"],
-                   demo_pathway_secret_file=(PROJECT_ROOT / secret) if secret else None)
+        region = raw["region_reporting"]
+        enc_file, pseudonym_file = region.get("demo_encryption_key_file"), region.get("demo_pseudonym_secret_file")
+        return cls(name=raw["federation"], organisations=orgs, reporting_org=region["org"],
+                   demo_pathway_secret_file=(PROJECT_ROOT / secret) if secret else None,
+                   reporting_encryption_public_key=region.get("encryption_public_key"),
+                   reporting_demo_encryption_key_file=(PROJECT_ROOT / enc_file) if enc_file else None,
+                   reporting_demo_pseudonym_secret_file=(PROJECT_ROOT / pseudonym_file) if pseudonym_file else None)
