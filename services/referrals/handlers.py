@@ -32,7 +32,7 @@ def target_withdrawn(uow, event):
                            version=d["version"]))
 
 
-@handlers.on(T + "referral.requested.v1")
+@handlers.on(T + "referral.requested.v2")
 def referral_requested(uow, event):
     d = event.data
     if d["to_org"] != uow.org_id:
@@ -45,7 +45,7 @@ def referral_requested(uow, event):
             raise ValueError(f"referral {d['referral_id']}: {e}") from None
         # bound to this referral, its signer and us: data pasted from another referral is refused
         personal = unseal_personal(opened, referral_id=d["referral_id"], signer=event.org, receiver=uow.org_id)
-    referral = Referral.incoming(d, personal)
+    referral = Referral.incoming(d, personal, uow.ctx.pathway_secret)
     withdrawn = referral.consent_id and uow.withdrawn.contains(referral.consent_id, referral.from_org)
     if withdrawn:
         referral.restrict()
@@ -107,10 +107,10 @@ def apply_state(uow, event):
 
 
 for _name in ("referral.accepted", "referral.rejected", "referral.cancelled", "referral.status-changed"):
-    handlers.on(f"{T}{_name}.v1")(apply_state)
+    handlers.on(f"{T}{_name}.v2")(apply_state)
 
 
-@handlers.on(T + "referral.outcome-recorded.v1")
+@handlers.on(T + "referral.outcome-recorded.v2")
 def outcome_recorded(uow, event):
     r = _mine(uow, event, receiver_only=True)
     if r is None:
@@ -120,7 +120,7 @@ def outcome_recorded(uow, event):
                                       event.org, None, parse_time(d["recorded_at"])))
 
 
-@handlers.on(T + "referral.escalated.v1")
+@handlers.on(T + "referral.escalated.v2")
 def referral_escalated(uow, event):
     r = _mine(uow, event, receiver_only=True)
     if r is not None and r.escalated_at is None:
@@ -129,7 +129,7 @@ def referral_escalated(uow, event):
         uow.notifications.add("caseworker", "escalated", r.id)
 
 
-@handlers.on(T + "consent.withdrawn.v1")
+@handlers.on(T + "consent.withdrawn.v2")
 def consent_withdrawn(uow, event):
     """The receiver restricts the data it holds under that consent, and logs it."""
     d = event.data
@@ -147,7 +147,7 @@ def consent_withdrawn(uow, event):
                                   "consent withdrawn")
 
 
-@handlers.on(T + "consent.expired.v1")
+@handlers.on(T + "consent.expired.v2")
 def consent_expired(uow, event):
     """The receiver's caseworkers learn that new data can no longer be asked under this consent."""
     if event.data["recipient_org"] != uow.org_id:

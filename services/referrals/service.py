@@ -85,7 +85,7 @@ def record_consent(uow_factory, actor: Actor, client_id, fields: dict, *, purpos
         consent = Consent.record(client_id=client.id, by=actor.username, own_org=actor.org_id, **fields)
         uow.consents.add(consent)
         if consent.decision.value == "granted":
-            uow.outbox.add("consent.granted.v1", str(consent.id), _consent_event(consent, client, actor.org_id),
+            uow.outbox.add("consent.granted.v2", str(consent.id), _consent_event(consent, actor.org_id),
                            extensions={"recipient": consent.recipient_org})
         uow.access_log.record(actor, f"client:{client_id}", "consent.record", purpose)
         uow.commit()
@@ -99,16 +99,17 @@ def withdraw_consent(uow_factory, actor: Actor, client_id, consent_id, *, purpos
         consent = uow.consents.get(client_id, consent_id)
         consent.withdraw(by=actor.username)
         uow.consents.save_withdrawal(consent)
-        uow.outbox.add("consent.withdrawn.v1", str(consent.id), _consent_event(consent, client, actor.org_id),
+        uow.outbox.add("consent.withdrawn.v2", str(consent.id), _consent_event(consent, actor.org_id),
                        extensions={"recipient": consent.recipient_org})
         uow.access_log.record(actor, f"client:{client_id}", "consent.withdraw", purpose)
         uow.commit()
     return consent
 
 
-def _consent_event(c: Consent, client: Client, org_id: str) -> dict:
+def _consent_event(c: Consent, org_id: str) -> dict:
+    """No person key: the recipient knows the consent by its id, reporting needs no person here."""
     d = {"consent_id": str(c.id), "by_org": org_id, "recipient_org": c.recipient_org,
-         "pathway_key": client.pathway_key, "categories": c.categories, "purpose": c.purpose,
+         "categories": c.categories, "purpose": c.purpose,
          "valid_from": _iso(c.valid_from), "valid_until": _iso(c.valid_until), "at": _iso(datetime.now(timezone.utc))}
     if c.withdrawn_at:
         d["withdrawn_at"] = _iso(c.withdrawn_at)
@@ -136,14 +137,17 @@ def send_referral(uow_factory, actor: Actor, client_id, service_id, categories: 
                                          client_id=client.id, consent_id=consent.id, categories=shared,
                                          age_band=client.age_band(), gender=client.gender,
                                          pathway_key=client.pathway_key, by=actor.username)
-        receiver = uow.ctx.federation.get(to_org)
+        receiver, federation = uow.ctx.federation.get(to_org), uow.ctx.federation
         payload = disclose(client.personal_data(), shared, note)
         box = sealed.seal(referral.sealed_payload(payload), receiver.encryption_public_key) if payload else None
+        if not federation.reporting_encryption_public_key:
+            raise Unavailable("The federation file names no encryption key for regional reporting.")
+        person = sealed.seal(referral.person_for_reporting(), federation.reporting_encryption_public_key)
         uow.referrals.add(referral)
         uow.referrals.add_history(change)
         uow.disclosures.record(client_id=client.id, referral_id=referral.id, recipient_org=to_org,
                                categories=shared, consent_id=consent.id, username=actor.username)
-        uow.outbox.add("referral.requested.v1", str(referral.id), referral.requested_event(box),
+        uow.outbox.add("referral.requested.v2", str(referral.id), referral.requested_event(box, person),
                        extensions={"recipient": to_org})
         uow.access_log.record(actor, f"client:{client_id}", "referral.send", purpose)
         uow.commit()
@@ -187,7 +191,7 @@ def act_on_referral(uow_factory, actor: Actor, referral_id, action: str, reason_
         uow.referrals.add_history(change)
         name, data = r.change_event(change)
         other = r.from_org if r.side_of(actor.org_id) == "receiver" else r.to_org
-        uow.outbox.add(f"{name}.v1", str(r.id), data, extensions={"recipient": other})  # every lifecycle event: v1
+        uow.outbox.add(f"{name}.v2", str(r.id), data, extensions={"recipient": other})  # every lifecycle event: v2
         uow.access_log.record(actor, _subject(r), f"referral.{action}", purpose)
         uow.commit()
     return r
@@ -201,7 +205,7 @@ def record_outcome(uow_factory, actor: Actor, referral_id, point: str, outcome: 
         o = Outcome.record(r, point=point, outcome=outcome, detail=detail, org_id=actor.org_id, by=actor.username)
         uow.referrals.add_outcome(o)
         other = r.from_org if r.side_of(actor.org_id) == "receiver" else r.to_org
-        uow.outbox.add("referral.outcome-recorded.v1", str(r.id), o.event(r), extensions={"recipient": other})
+        uow.outbox.add("referral.outcome-recorded.v2", str(r.id), o.event(r), extensions={"recipient": other})
         uow.access_log.record(actor, _subject(r), "referral.outcome", purpose)
         uow.commit()
     return o
@@ -268,9 +272,8 @@ def announce_expired_consents(uow_factory, org_id: str) -> int:
     with uow_factory() as uow:
         expired = uow.consents.expired_unannounced(now)
         for consent in expired:
-            client = uow.clients.get(consent.client_id)
-            data = {**_consent_event(consent, client, org_id), "expired_at": _iso(consent.valid_until)}
-            uow.outbox.add("consent.expired.v1", str(consent.id), data, extensions={"recipient": consent.recipient_org})
+            data = {**_consent_event(consent, org_id), "expired_at": _iso(consent.valid_until)}
+            uow.outbox.add("consent.expired.v2", str(consent.id), data, extensions={"recipient": consent.recipient_org})
             uow.consents.mark_expiry_announced(consent.id, now)
         uow.commit()
     return len(expired)
@@ -288,7 +291,7 @@ def escalate_unanswered(uow_factory, org_id: str, working_days: int, today: date
             r.escalated_at = now
             uow.referrals.save(r)
             uow.notifications.add("manager", "escalated", r.id)
-            uow.outbox.add("referral.escalated.v1", str(r.id),
+            uow.outbox.add("referral.escalated.v2", str(r.id),
                            {**r.facts(), "by_org": org_id, "working_days": working_days, "escalated_at": _iso(now)},
                            extensions={"recipient": r.from_org})
             n += 1

@@ -21,6 +21,13 @@ def counts():
     return service.counts(new_uow)
 
 
+@bp.get("/people")
+@bp.response(200)
+def people():
+    """Young people referred, counted once across organisations and per referring organisation; 1–4 as "<5"."""
+    return service.people(new_uow)
+
+
 @pages.get("/")
 def dashboard():
     ctx = current_app.extensions["yhd"]

@@ -1,7 +1,11 @@
-"""Reporting counts every contracted federation event, per organisation and type."""
+"""Reporting counts every contracted federation event, per organisation and type, and each young person
+referred once across organisations (under its own pseudonym, never the pathway key)."""
 from services.kernel.config import PROJECT_ROOT
 from services.kernel.consumer import Handlers
 from services.kernel.contracts import registry
+from services.kernel.sealed import SealedError, open_sealed
+
+from .domain import person_key, pseudonym
 
 handlers = Handlers()
 
@@ -12,3 +16,18 @@ def count(uow, event):
 
 for _contract in registry(str(PROJECT_ROOT / "contracts")):
     handlers.on(_contract.type)(count)
+
+
+@handlers.on("fi.yhdistamo.referral.requested.v2")
+def referral_requested(uow, event):
+    """Open the person sealed for reporting, check its binding, and keep only reporting's own pseudonym."""
+    count(uow, event)
+    d, ctx = event.data, uow.ctx
+    if ctx.encryption_key is None or ctx.pseudonym_secret is None:
+        raise RuntimeError("reporting needs ENCRYPTION_KEY_FILE and REPORTING_PSEUDONYM_SECRET_FILE")
+    try:
+        opened = open_sealed(d["person"], ctx.encryption_key)
+    except SealedError as e:
+        raise ValueError(f"referral {d['referral_id']}: {e}") from None
+    key = person_key(opened, referral_id=d["referral_id"], signer=event.org, to_org=d["to_org"])
+    uow.people.seen(pseudonym(key, ctx.pseudonym_secret), event.org, event.time)

@@ -45,9 +45,30 @@ class Counts:
         return [dict(r._mapping) for r in rows]
 
 
+SEEN = text(
+    "INSERT INTO person_seen (pseudonym, org_id, first_seen, last_seen) VALUES (:p, :org, :at, :at) "
+    "ON CONFLICT (pseudonym, org_id) DO UPDATE SET first_seen = LEAST(person_seen.first_seen, EXCLUDED.first_seen), "
+    "last_seen = GREATEST(person_seen.last_seen, EXCLUDED.last_seen)")
+
+
+class People:
+    """Reporting's pseudonyms of the young people referred, per referring organisation."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def seen(self, pseudonym: str, org_id: str, at: str) -> None:
+        self.conn.execute(SEEN, {"p": pseudonym, "org": org_id, "at": datetime.fromisoformat(at)})
+
+    def all(self) -> list[dict]:
+        rows = self.conn.execute(select(t.person_seen.c.pseudonym, t.person_seen.c.org_id))
+        return [dict(r._mapping) for r in rows]
+
+
 class ReportingUnitOfWork(UnitOfWork):
     def on_enter(self):
         self.counts = Counts(self.conn)
+        self.people = People(self.conn)
 
     def commit(self):
         self.counts.flush()

@@ -9,3 +9,12 @@ event_count = Table(
     Column("count", BigInteger, nullable=False),
     Column("last_event_at", DateTime(timezone=True), nullable=False),
 )
+
+# One row per (young person, referring organisation): reporting's own pseudonym, never the pathway key.
+person_seen = Table(
+    "person_seen", metadata,
+    Column("pseudonym", String(64), primary_key=True),
+    Column("org_id", String(100), primary_key=True),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+)

@@ -21,7 +21,7 @@ def stage_unpublishable(database_url: str) -> int:
     engine = create_engine(sqlalchemy_url(database_url))
     try:
         with engine.begin() as conn:
-            Outbox(conn, None).add_record(event_id=str(uuid.uuid4()), event_type="fi.yhdistamo.referral.requested.v1",
+            Outbox(conn, None).add_record(event_id=str(uuid.uuid4()), event_type="fi.yhdistamo.referral.requested.v2",
                                           topic="yhd.referrals", key=str(uuid.uuid4()),
                                           headers=[("ce_id", b"poison")], value=b"x" * (2 << 20))
             return conn.exec_driver_sql("SELECT max(seq) FROM outbox").scalar()

@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 
 from services.kernel.errors import Conflict, Invalid, Rejected
 
+from .identity import pathway_key as keyed_hash
+
 
 class State(str, enum.Enum):
     DRAFT = "draft"
@@ -105,7 +107,8 @@ class Referral:
     status: State
     age_band: str
     gender: str = "unknown"
-    pathway_key: str | None = None
+    pathway_key: str | None = None            # this organisation's own: the sender's client's, or computed by
+                                              # the receiver from a disclosed identity code; never from the bus
     client_id: uuid.UUID | None = None       # sender side only
     consent_id: uuid.UUID | None = None
     categories: list[str] = field(default_factory=list)
@@ -133,11 +136,18 @@ class Referral:
         return r, Change(r.id, None, State.REQUESTED, None, None, from_org, by, t)
 
     @classmethod
-    def incoming(cls, data: dict, personal: dict | None) -> "Referral":
+    def incoming(cls, data: dict, personal: dict | None, pathway_secret: bytes | None = None) -> "Referral":
+        """The receiver's copy. The sender's pathway key does not travel: with the identity code disclosed
+        (and the federation's pathway secret at hand) the receiver computes the same key itself."""
         t = now()
+        code = (personal or {}).get("identity_code")
+        try:
+            key = keyed_hash(code, pathway_secret) if isinstance(code, str) and pathway_secret else None
+        except Invalid:  # the sender's to answer for; the referral still arrives
+            key = None
         return cls(uuid.UUID(data["referral_id"]), Direction.INCOMING, data["from_org"], data["to_org"],
                    uuid.UUID(data["service_id"]), State.REQUESTED, data["age_band"], data.get("gender", "unknown"),
-                   data.get("pathway_key"), None, uuid.UUID(data["consent_id"]) if data.get("consent_id") else None,
+                   key, None, uuid.UUID(data["consent_id"]) if data.get("consent_id") else None,
                    list(data.get("categories", [])), personal, requested_at=parse_time(data["requested_at"]),
                    received_at=t, updated_at=t)
 
@@ -215,25 +225,33 @@ class Referral:
         """What the sender seals for the receiver: the disclosed fields with their binding."""
         return {"bound": self.binding(), "personal": personal}
 
+    def person_for_reporting(self) -> dict:
+        """What the sender seals for regional reporting only: the person key with the same binding, so that
+        reporting can count a young person once across organisations, and no one else can read or link it."""
+        if not self.pathway_key:
+            raise Invalid("A referral needs its client's pathway key.")
+        return {"bound": self.binding(), "pathway_key": self.pathway_key}
+
     def restrict(self) -> bool:
         """Consent withdrawn: the receiver stops holding the disclosed personal data."""
         if self.personal is None and self.restricted_at is not None:
             return False
         self.personal = None
+        self.pathway_key = None  # computed from the disclosed identity code: it goes with it
         self.restricted_at = now()
         return True
 
     # -- what the events say ---------------------------------------------------
     def facts(self) -> dict:
         """What every lifecycle event carries: enough for reporting, never a name or identity code."""
-        d = {"referral_id": str(self.id), "from_org": self.from_org, "to_org": self.to_org,
-             "service_id": str(self.service_id), "age_band": self.age_band, "gender": self.gender}
-        if self.pathway_key:
-            d["pathway_key"] = self.pathway_key
-        return d
+        return {"referral_id": str(self.id), "from_org": self.from_org, "to_org": self.to_org,
+                "service_id": str(self.service_id), "age_band": self.age_band, "gender": self.gender}
 
-    def requested_event(self, sealed: str | None) -> dict:
-        d = {**self.facts(), "requested_at": iso(self.requested_at), "categories": self.categories}
+    def requested_event(self, sealed: str | None, person: str) -> dict:
+        """`sealed`: the box for the receiver (sealed_payload); `person`: the box for reporting
+        (person_for_reporting). No person key in plain text."""
+        d = {**self.facts(), "requested_at": iso(self.requested_at), "categories": self.categories,
+             "person": person}
         if self.consent_id:
             d["consent_id"] = str(self.consent_id)
         if sealed:

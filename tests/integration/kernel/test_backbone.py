@@ -409,15 +409,15 @@ def test_a_third_member_cannot_change_or_restrict_a_referral_it_is_not_a_party_t
     parish = load_private_key(_demo_key("oulu-parish"))
     facts = {"referral_id": str(sent.id), "service_id": str(target.id), "age_band": "18-24", "gender": "unknown"}
     forged = {  # each names the parish as a party, and each is correctly signed by it
-        "accept-as-receiver": ("referral.accepted.v1", {**facts, "from_org": "odl", "to_org": "oulu-parish",
+        "accept-as-receiver": ("referral.accepted.v2", {**facts, "from_org": "odl", "to_org": "oulu-parish",
                                                          "by_org": "oulu-parish", "state": "accepted",
                                                          "at": "2026-12-02T10:00:00Z"}),
-        "cancel-as-sender": ("referral.cancelled.v1", {**facts, "from_org": "oulu-parish", "to_org": "oulu-social",
+        "cancel-as-sender": ("referral.cancelled.v2", {**facts, "from_org": "oulu-parish", "to_org": "oulu-social",
                                                         "by_org": "oulu-parish", "state": "cancelled",
                                                         "reason_code": "sent-in-error", "at": "2026-12-02T10:00:00Z"}),
-        "withdraw-consent": ("consent.withdrawn.v1", {
+        "withdraw-consent": ("consent.withdrawn.v2", {
             "consent_id": str(consent_id), "by_org": "oulu-parish", "recipient_org": "oulu-social",
-            "pathway_key": "pk1-" + "0" * 40, "categories": ["identity"], "purpose": "referral",
+            "categories": ["identity"], "purpose": "referral",
             "valid_from": "2026-12-01T00:00:00Z", "valid_until": "2027-06-01T00:00:00Z", "at": "2026-12-02T10:00:00Z",
             "withdrawn_at": "2026-12-02T10:00:00Z"}),
     }

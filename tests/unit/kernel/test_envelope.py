@@ -100,9 +100,29 @@ def test_contract_violation_and_unknown_version_are_refused():
         parse_type("com.example.whatever")
 
 
-def test_unknown_fields_in_event_data_are_refused():
-    with pytest.raises(ContractError, match="Additional properties"):
-        CONTRACTS.validate("fi.yhdistamo.referral.requested.v1", {
-            "referral_id": str(uuid.uuid4()), "from_org": "odl", "to_org": "oulu-social",
+def requested_v2(**extra) -> dict:
+    return {"referral_id": str(uuid.uuid4()), "from_org": "odl", "to_org": "oulu-social",
             "service_id": str(uuid.uuid4()), "requested_at": "2026-11-25T10:00:00Z", "age_band": "18-24",
-            "hetu": "010199-9034"})
+            "gender": "unknown", "consent_id": str(uuid.uuid4()), "categories": ["identity"],
+            "person": "c2VhbGVk", **extra}
+
+
+def test_unknown_fields_in_event_data_are_refused():
+    CONTRACTS.validate("fi.yhdistamo.referral.requested.v2", requested_v2())
+    with pytest.raises(ContractError, match="Additional properties"):
+        CONTRACTS.validate("fi.yhdistamo.referral.requested.v2", requested_v2(hetu="010199-9034"))
+
+
+def test_no_referral_or_consent_event_has_room_for_a_person_key_in_plain_text():
+    """v1 carried the pathway key in plain text and is withdrawn: unknown, so parked by every consumer."""
+    with pytest.raises(ContractError, match="Additional properties"):
+        CONTRACTS.validate("fi.yhdistamo.referral.requested.v2", requested_v2(pathway_key="pk1-" + "0" * 40))
+    with pytest.raises(ContractError, match="'person' is a required property"):
+        CONTRACTS.validate("fi.yhdistamo.referral.requested.v2",
+                           {k: v for k, v in requested_v2().items() if k != "person"})
+    for c in CONTRACTS:
+        if c.name.startswith(("referral.", "consent.")):
+            assert "pathway_key" not in c.schema["properties"], c.type
+    for name in ("referral.requested", "referral.accepted", "consent.granted", "consent.withdrawn"):
+        with pytest.raises(ContractError, match="unknown"):
+            CONTRACTS.get(f"fi.yhdistamo.{name}.v1")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from datetime import date
 
 import pytest
 from nacl.public import PrivateKey
@@ -11,8 +12,9 @@ from nacl.public import PrivateKey
 from services.kernel import sealed
 from services.kernel.errors import Rejected
 from services.referrals.domain import Referral, unseal_personal
+from services.referrals.domain.identity import synthetic_identity_code
 
-PERSONAL = {"name": "Aino Testinen", "identity_code": "010199-900U"}
+PERSONAL = {"name": "Aino Testinen", "identity_code": synthetic_identity_code(date(2001, 1, 1), 917)}
 RECEIVER_KEY = PrivateKey.generate()
 
 
@@ -63,3 +65,16 @@ def test_bound_data_without_personal_fields_is_refused():
     with pytest.raises(Rejected, match="no personal data"):
         unseal_personal({"bound": r.binding(), "personal": "Aino"}, referral_id=str(r.id), signer="odl",
                         receiver="oulu-social")
+
+
+def test_the_receiver_computes_the_pathway_key_from_the_disclosed_code_and_drops_it_on_restriction():
+    from services.referrals.domain.identity import pathway_key
+    r = sent()
+    data = {**r.requested_event(None, "box"), "requested_at": "2026-12-02T10:00:00Z"}
+    got = Referral.incoming(data, PERSONAL, b"federation")
+    assert got.pathway_key == pathway_key(PERSONAL["identity_code"], b"federation")
+    assert Referral.incoming(data, {"phone": "+358 40 000 0000"}, b"federation").pathway_key is None
+    assert Referral.incoming(data, PERSONAL, None).pathway_key is None
+    assert Referral.incoming(data, {"identity_code": "010199-900X"}, b"federation").pathway_key is None  # bad code
+    got.restrict()
+    assert got.personal is None and got.pathway_key is None

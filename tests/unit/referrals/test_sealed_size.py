@@ -12,8 +12,8 @@ from services.referrals.domain import Referral
 from services.referrals.domain.consent import CATEGORIES, disclose
 from services.referrals.schemas import ClientIn, ReferralIn
 
-SEALED_MAX = ContractRegistry(PROJECT_ROOT / "contracts").get(
-    "fi.yhdistamo.referral.requested.v1").schema["properties"]["sealed"]["maxLength"]
+REQUESTED = ContractRegistry(PROJECT_ROOT / "contracts").get("fi.yhdistamo.referral.requested.v2").schema
+SEALED_MAX = REQUESTED["properties"]["sealed"]["maxLength"]
 RECEIVER = base64.b64encode(PrivateKey.generate().public_key.encode()).decode()
 
 
@@ -39,6 +39,12 @@ def test_the_longest_client_data_and_note_the_api_takes_fit_the_sealed_field():
         payload = disclose(client, list(CATEGORIES), longest("note", ReferralIn, char))
         box = sealed.seal(longest_referral().sealed_payload(payload), RECEIVER)
         assert len(box) <= SEALED_MAX, (repr(char), len(box))
+
+
+def test_the_person_sealed_for_reporting_fits_its_field():
+    r = longest_referral()
+    r.pathway_key = "pk1-" + "f" * 40
+    assert len(sealed.seal(r.person_for_reporting(), RECEIVER)) <= REQUESTED["properties"]["person"]["maxLength"]
 
 
 def test_an_email_longer_than_an_address_can_be_is_refused():
