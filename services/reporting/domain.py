@@ -18,7 +18,7 @@ def suppress(count: int, threshold: int = SUPPRESSION_THRESHOLD) -> int | str:
 
 
 def event_name(event_type: str) -> str:
-    """fi.yhdistamo.referral.requested.v1 -> referral.requested"""
+    """fi.yhdistamo.referral.requested.v2 -> referral.requested"""
     return event_type.removeprefix("fi.yhdistamo.").rsplit(".v", 1)[0]
 
 

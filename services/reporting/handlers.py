@@ -3,6 +3,7 @@ referred once across organisations (under its own pseudonym, never the pathway k
 from services.kernel.config import PROJECT_ROOT
 from services.kernel.consumer import Handlers
 from services.kernel.contracts import registry
+from services.kernel.errors import Rejected
 from services.kernel.sealed import SealedError, open_sealed
 
 from .domain import person_key, pseudonym
@@ -27,7 +28,7 @@ def referral_requested(uow, event):
         raise RuntimeError("reporting needs ENCRYPTION_KEY_FILE and REPORTING_PSEUDONYM_SECRET_FILE")
     try:
         opened = open_sealed(d["person"], ctx.encryption_key)
-    except SealedError as e:
-        raise ValueError(f"referral {d['referral_id']}: {e}") from None
+    except SealedError as e:  # not sealed for reporting's key: no retry opens it
+        raise Rejected(f"referral {d['referral_id']}: the person box: {e}") from None
     key = person_key(opened, referral_id=d["referral_id"], signer=event.org, to_org=d["to_org"])
     uow.people.seen(pseudonym(key, ctx.pseudonym_secret), event.org, event.time)

@@ -160,3 +160,32 @@ def test_no_identity_code_name_or_pathway_key_in_plain_text_on_any_referral_or_c
     with city.ctx.engine.connect() as c:
         keys = set(c.execute(select(referral_t.c.pathway_key).where(referral_t.c.id == second.id)).scalars())
     assert keys == {client.pathway_key}
+
+
+def test_a_person_box_reporting_cannot_open_is_refused_at_once(pair, kafka, instance):
+    """The parish seals the person of its own referral for some other key: reporting parks the event with the
+    reason (no retries, nothing counted); the referral itself still reaches the city."""
+    import base64
+
+    from nacl.public import PrivateKey
+
+    from services.kernel import sealed
+
+    _, city, target = pair
+    region = instance(reporting.DEFINITION, "region")
+    rid = str(uuid.uuid4())
+    bound = {"referral_id": rid, "from_org": "oulu-parish", "to_org": "oulu-social"}
+    other = base64.b64encode(bytes(PrivateKey.generate().public_key)).decode()
+    data = {**bound, "service_id": str(target), "age_band": "18-24", "gender": "unknown",
+            "requested_at": "2026-12-02T10:00:00Z", "consent_id": str(uuid.uuid4()), "categories": [],
+            "person": sealed.seal({"bound": bound, "pathway_key": "pk1-" + "0" * 40}, other)}
+    ev = new_event(source="/orgs/oulu-parish/referrals", type=REQUESTED, key=rid, data=data,
+                   signing_key=load_private_key(PROJECT_ROOT / "deploy" / "demo-keys" / "oulu-parish.ed25519.pem"))
+    topic = city.topic("yhd.referrals")
+    p = broker.producer(kafka.bootstrap)
+    md = p.send(topic, key=rid.encode(), value=ev.data_bytes, headers=ev.headers()).get(timeout=10)
+    p.close()
+    dead = region.consume_until(lambda: parked(region, topic, md.partition, md.offset))
+    assert dead["dlt_reason"] == "Rejected" and "the person box" in dead["dlt_error"]
+    assert count(region, person_seen, person_seen.c.org_id == "oulu-parish") == 0  # (earlier tests' are ODL's)
+    city.consume_until(lambda: count(city, referral_t, referral_t.c.id == uuid.UUID(rid)))
