@@ -173,6 +173,14 @@ def test_attendance_encounter_flows_to_reporting(stack):
     assert page.status_code == 200 and "Alueellinen seuranta" in page.text
 
 
+def test_reporting_counts_the_demo_referrals_people_under_its_own_pseudonym(stack):
+    """The stack gives reporting its key (it opens the person boxes) and its pseudonym secret: the demo's
+    referrals from ODL and the NGO are each counted, suppressed below five."""
+    people = eventually(lambda: (lambda p: p if {"odl", "nuorten-polku"} <= set(p["by_org"]) else None)(
+        stack.request("GET", stack.desc["reporting"] + "/api/v1/people").json()), what="the demo's people")
+    assert people["people"] == "<5" and set(people["by_org"].values()) == {"<5"}
+
+
 def test_openapi_docs_and_metrics_are_served(stack):
     for url in stack.urls():
         spec = stack.request("GET", url + "/openapi.json").json()
