@@ -26,7 +26,7 @@ from services.referrals.schemas import ConsentIn
 from services.referrals.tables import notification, referral as referral_t
 from services.reporting import service as reporting_service
 from services.reporting.domain import pseudonym
-from services.reporting.tables import person_seen
+from services.reporting.tables import event_count, person_seen
 from tests.support.people import consent_to, synthetic_client
 
 pytestmark = pytest.mark.integration
@@ -189,3 +189,29 @@ def test_a_person_box_reporting_cannot_open_is_refused_at_once(pair, kafka, inst
     assert dead["dlt_reason"] == "Rejected" and "the person box" in dead["dlt_error"]
     assert count(region, person_seen, person_seen.c.org_id == "oulu-parish") == 0  # (earlier tests' are ODL's)
     city.consume_until(lambda: count(city, referral_t, referral_t.c.id == uuid.UUID(rid)))
+
+
+def test_a_v1_event_with_a_plain_text_pathway_key_is_parked_by_every_consumer(pair, kafka, instance):
+    """v1 is withdrawn: a member not yet upgraded (here ODL, with its own valid key) is not applied anywhere,
+    and reporting does not count it."""
+    odl, city, target = pair
+    region = instance(reporting.DEFINITION, "region")
+    rid = str(uuid.uuid4())
+    data = {"referral_id": rid, "from_org": "odl", "to_org": "oulu-social", "service_id": str(target),
+            "age_band": "18-24", "gender": "unknown", "pathway_key": "pk1-" + "0" * 40,
+            "requested_at": "2026-12-02T10:00:00Z", "consent_id": str(uuid.uuid4()), "categories": []}
+    ev = new_event(source="/orgs/odl/referrals", type="fi.yhdistamo.referral.requested.v1", key=rid, data=data,
+                   signing_key=load_private_key(PROJECT_ROOT / "deploy" / "demo-keys" / "odl.ed25519.pem"))
+    topic = city.topic("yhd.referrals")
+    p = broker.producer(kafka.bootstrap)
+    md = p.send(topic, key=rid.encode(), value=ev.data_bytes, headers=ev.headers()).get(timeout=10)
+    p.close()
+    for inst in (city, region, odl):
+        dead = inst.consume_until(lambda: parked(inst, topic, md.partition, md.offset))
+        assert dead["dlt_reason"] == "ContractError", inst.ctx.settings.org_id
+        assert "unknown event type or version: fi.yhdistamo.referral.requested.v1" in dead["dlt_error"]
+    assert count(city, referral_t, referral_t.c.id == uuid.UUID(rid)) == 0
+    with region.ctx.engine.connect() as c:
+        counted = c.execute(select(func.count()).select_from(event_count).where(
+            event_count.c.event_type.like("%referral.requested.v1"))).scalar()
+    assert counted == 0
