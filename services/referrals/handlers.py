@@ -40,7 +40,7 @@ def referral_requested(uow, event):
     personal = None
     if d.get("sealed"):
         try:
-            personal = open_sealed(d["sealed"], uow.ctx.encryption_key)
+            personal = open_sealed(d["sealed"], uow.ctx.encryption_keys)
         except SealedError as e:
             raise ValueError(f"referral {d['referral_id']}: {e}") from None
     referral = Referral.incoming(d, personal)

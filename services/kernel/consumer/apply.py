@@ -117,7 +117,7 @@ class RecordApplier:
     def check(self, rec) -> Checked:
         """Decode the record and check envelope, signature, contract and producer."""
         try:
-            event = decode_record(rec.headers, rec.key, rec.value)
+            event = decode_record(rec.headers, rec.key, rec.value, topic=rec.topic)
             check(event, self.federation, self.contracts)
             return Checked(rec, event)
         except (EnvelopeError, ContractError) as e:
