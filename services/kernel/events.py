@@ -26,6 +26,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from .contracts import ContractRegistry
+from .errors import Rejected
 from .federation import Federation
 from .keys import signing_kid
 
@@ -164,7 +165,7 @@ def decode_record(headers, key: bytes | None, value: bytes | None, *, topic: str
     except ValueError:
         raise EnvelopeError(f"time {attrs['time']!r} is not RFC 3339") from None
     if value is None:
-        raise EnvelopeError("record has no data")
+        raise EnvelopeError("record has no data (a null value, a tombstone, is never an event: nothing is removed)")
     try:
         data = json.loads(value)
     except (ValueError, RecursionError) as e:
@@ -211,6 +212,13 @@ def verify(event: CloudEvent, federation: Federation) -> None:
 def _time(value: str) -> datetime:
     t = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+
+def keyed_by(event: CloudEvent, field: str) -> None:
+    """Rejected unless the event's key (`partitionkey`, signed) is the aggregate id its data names: on a
+    compacted topic a member's record under another's key would displace that key's latest record."""
+    if event.partitionkey != str(event.data.get(field)):
+        raise Rejected(f"the event's key {event.partitionkey!r} is not its {field} {event.data.get(field)!r}"[:500])
 
 
 def check(event: CloudEvent, federation: Federation, contracts: ContractRegistry) -> None:
