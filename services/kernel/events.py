@@ -19,6 +19,7 @@ import hashlib
 import json
 import re
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -136,14 +137,17 @@ def decode_record(headers, key: bytes | None, value: bytes | None, *, topic: str
     except UnicodeDecodeError as e:
         raise EnvelopeError(f"header is not UTF-8: {e}") from None
     h = dict(pairs)
-    twice = sorted({k for k, _ in pairs if (k.startswith("ce_") or k == "content-type")
-                    and sum(1 for n, _ in pairs if n == k) > 1})
+    twice = sorted(k for k, n in Counter(k for k, _ in pairs).items()
+                   if n > 1 and (k.startswith("ce_") or k == "content-type"))
     if twice:  # which of them would count? refused rather than guessed
         raise EnvelopeError(f"headers given more than once: {', '.join(twice)}"[:500])
     attrs = {k[3:]: v for k, v in h.items() if k.startswith("ce_")}
     missing = [a for a in REQUIRED if not attrs.get(a)]
     if missing:
         raise EnvelopeError(f"missing CloudEvents attributes: {', '.join(missing)}")
+    empty = sorted(a for a, v in attrs.items() if v == "")
+    if empty:  # an attribute is present with a value, or absent (what is signed)
+        raise EnvelopeError(f"CloudEvents attributes without a value: {', '.join(empty)}"[:500])
     if any("\x00" in k or "\x00" in v for k, v in attrs.items()):  # no database column can hold it
         raise EnvelopeError("a CloudEvents attribute holds a NUL character")
     misnamed = [a for a in attrs if not NAME_RE.match(a) or a in ("data", "datacontenttype")]  # binary mode:

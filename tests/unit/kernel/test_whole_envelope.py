@@ -115,3 +115,9 @@ def test_a_header_standing_for_the_value_or_its_content_type_is_refused(name):
     ev = genuine()
     with pytest.raises(EnvelopeError, match="not CloudEvents attribute names"):
         decode_record(ev.headers() + [(name, b"text/plain")], RID.encode(), ev.data_bytes, topic=TOPIC)
+
+
+def test_an_attribute_without_a_value_is_refused_rather_than_taken_for_absent():
+    ev = genuine()
+    with pytest.raises(EnvelopeError, match="without a value: priority"):
+        decode_record(ev.headers() + [("ce_priority", b"")], RID.encode(), ev.data_bytes, topic=TOPIC)
