@@ -19,7 +19,6 @@ organisation that first published it).
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -27,7 +26,6 @@ from .. import broker
 from ..events import CloudEvent, EnvelopeError
 from ..retention import inbox_window_hours
 
-log = logging.getLogger(__name__)
 FUTURE_SECONDS = 300.0
 MARGIN_HOURS = 1.0
 
