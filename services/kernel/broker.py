@@ -50,6 +50,12 @@ def topic_plan(topics_file: Path, prefix: str = "") -> list[NewTopic]:
     return plan
 
 
+def compacted_topics(topics_file: Path, prefix: str = "") -> set[str]:
+    """The names (after `prefix`) of the plan's topics that are compacted rather than expired."""
+    return {t.name for t in topic_plan(topics_file, prefix)
+            if "compact" in t.topic_configs.get("cleanup.policy", "delete").split(",")}
+
+
 def _strings(configs: dict | None) -> dict[str, str]:
     return {k: str(v) for k, v in (configs or {}).items()}
 

@@ -16,7 +16,8 @@ class Settings:
     kafka_bootstrap_servers: str
     federation_file: Path = PROJECT_ROOT / "deploy" / "federation.yaml"
     signing_key_file: Path | None = None
-    encryption_key_file: Path | None = None
+    encryption_key_file: Path | None = None        # the key sealed payloads are opened with, and
+    encryption_key_files: tuple[Path, ...] = ()    # more of them (files or directories of *.x25519) in a rotation
     pathway_secret_file: Path | None = None
     pseudonym_secret_file: Path | None = None  # reporting only: its second pseudonymisation of person keys
     contracts_dir: Path = PROJECT_ROOT / "contracts"
@@ -48,6 +49,7 @@ class Settings:
         key = env.get("SIGNING_KEY_FILE")
         enc, secret = env.get("ENCRYPTION_KEY_FILE"), env.get("PATHWAY_SECRET_FILE")
         pseudonym = env.get("REPORTING_PSEUDONYM_SECRET_FILE")
+        more = [p.strip() for p in env.get("ENCRYPTION_KEY_FILES", "").split(",") if p.strip()]
         return cls(
             org_id=env["ORG_ID"],
             service=service,
@@ -56,6 +58,7 @@ class Settings:
             federation_file=Path(env.get("FEDERATION_FILE", PROJECT_ROOT / "deploy" / "federation.yaml")),
             signing_key_file=Path(key) if key else None,
             encryption_key_file=Path(enc) if enc else None,
+            encryption_key_files=tuple(Path(p) for p in more),
             pathway_secret_file=Path(secret) if secret else None,
             pseudonym_secret_file=Path(pseudonym) if pseudonym else None,
             topics_file=Path(env.get("TOPICS_FILE", PROJECT_ROOT / "deploy" / "topics.yaml")),

@@ -1,7 +1,7 @@
 """Everything a service instance needs at run time, built once from Settings."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -23,7 +23,8 @@ class ServiceContext:
     contracts: ContractRegistry
     writer: EventWriter | None
     uow_class: type[UnitOfWork]
-    encryption_key: object | None = None   # nacl PrivateKey: opens payloads sealed for this organisation
+    encryption_key: object | None = None   # nacl PrivateKey: the first of encryption_keys
+    encryption_keys: dict = field(default_factory=dict)  # kid -> nacl PrivateKey: open what is sealed for them
     pathway_secret: bytes | None = None
     pseudonym_secret: bytes | None = None  # reporting only: its second pseudonymisation of person keys
 
@@ -51,16 +52,29 @@ def build_context(settings: Settings, *, uow_class: type[UnitOfWork], migrations
         writer = EventWriter(settings.source, load_private_key(key_file), contracts)
     org = federation.get(settings.org_id)
     reporting = settings.org_id == federation.reporting_org
-    enc_file = settings.encryption_key_file or (org.demo_encryption_key_file if org else None) or (
-        federation.reporting_demo_encryption_key_file if reporting else None)
+    encryption_keys = sealed.load_keyring(encryption_key_files(settings, org, federation, reporting))
     secret_file = settings.pathway_secret_file or (federation.demo_pathway_secret_file if org else None)
     pseudonym_file = settings.pseudonym_secret_file or (
         federation.reporting_demo_pseudonym_secret_file if reporting else None)
     return ServiceContext(settings, make_engine(settings.database_url, pool_size), federation, contracts,
                           writer, uow_class,
-                          encryption_key=sealed.load_private_key(enc_file) if enc_file else None,
+                          encryption_key=next(iter(encryption_keys.values()), None), encryption_keys=encryption_keys,
                           pathway_secret=_hex(secret_file), pseudonym_secret=_hex(pseudonym_file))
 
 
 def _hex(path: Path | None) -> bytes | None:
     return bytes.fromhex(path.read_text().strip()) if path else None
+
+
+def encryption_key_files(settings: Settings, org, federation: Federation, reporting: bool) -> list[Path]:
+    """ENCRYPTION_KEY_FILE, then each of ENCRYPTION_KEY_FILES (a directory stands for its *.x25519 files);
+    the demo key when neither is set (regional reporting's own, for reporting). While the organisation
+    rotates its encryption key it holds both."""
+    files = [settings.encryption_key_file] if settings.encryption_key_file else []
+    for p in settings.encryption_key_files:
+        files += sorted(Path(p).glob("*.x25519")) if Path(p).is_dir() else [Path(p)]
+    demo = org.demo_encryption_key_file if org is not None else (
+        federation.reporting_demo_encryption_key_file if reporting else None)
+    if not files and demo:
+        files = [demo]
+    return files

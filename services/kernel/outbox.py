@@ -104,7 +104,7 @@ class Outbox:
         sizes = contract.string_sizes(data)
         check_sizes(contract, sizes)
         staged = new_event(source=self.writer.source, type=contract.type, key=key, data=data,
-                           signing_key=self.writer.signing_key, subject=subject,
+                           signing_key=self.writer.signing_key, topic=contract.topic, subject=subject,
                            dataschema=contract.dataschema, extensions=extensions)
         headers = staged.headers()
         check_record(contract, sizes, record_bytes(str(key), headers, staged.data_bytes))

@@ -22,7 +22,7 @@ from typing import Callable
 from pathlib import Path
 
 from .config import Settings
-from .consumer import ConsumerRunner, Handlers
+from .consumer import ConsumerRunner, Handlers, ReplayWindow
 from .context import ServiceContext, build_context
 from .db import UnitOfWork
 from .recovery import ClusterWatch
@@ -84,7 +84,8 @@ def consumer_for(defn: ServiceDefinition, ctx: ServiceContext) -> ConsumerRunner
     return ConsumerRunner(group=s.consumer_group, bootstrap=s.kafka_bootstrap_servers, engine=ctx.engine,
                           uow_factory=ctx.uow, handlers=defn.handlers, federation=ctx.federation,
                           contracts=ctx.contracts, max_retries=s.consumer_max_retries,
-                          timeout_ms=s.kafka_client_timeout_ms, watch=cluster_watch_for(ctx))
+                          timeout_ms=s.kafka_client_timeout_ms, watch=cluster_watch_for(ctx),
+                          replay=ReplayWindow.for_settings(s))
 
 
 def relay_for(ctx: ServiceContext) -> Relay:

@@ -7,6 +7,7 @@ import uuid
 from services.kernel.auth import system_actor
 from services.kernel.consumer import Handlers
 from services.kernel.errors import Rejected
+from services.kernel.events import keyed_by
 from services.kernel.sealed import SealedError, open_sealed
 
 from .domain import Change, Outcome, Referral, State, parse_time, unseal_personal
@@ -18,6 +19,7 @@ T = "fi.yhdistamo."
 
 @handlers.on(T + "catalogue.service-published.v2")
 def target_published(uow, event):
+    keyed_by(event, "service_id")
     d, s = event.data, event.data["service"]
     uow.targets.apply(dict(service_id=d["service_id"], organization_id=event.org, name_fi=s["name"]["fi"],
                            categories=s["categories"], areas=s["areas"], referral_required=s["referral_required"],
@@ -26,6 +28,7 @@ def target_published(uow, event):
 
 @handlers.on(T + "catalogue.service-withdrawn.v1")
 def target_withdrawn(uow, event):
+    keyed_by(event, "service_id")
     d = event.data
     uow.targets.apply(dict(service_id=d["service_id"], organization_id=event.org, name_fi="", categories=[],
                            areas=[], referral_required=None, capacity=None, status="withdrawn",
@@ -40,7 +43,7 @@ def referral_requested(uow, event):
     personal = None
     if d.get("sealed"):
         try:
-            opened = open_sealed(d["sealed"], uow.ctx.encryption_key)
+            opened = open_sealed(d["sealed"], uow.ctx.encryption_keys)
         except SealedError as e:
             raise ValueError(f"referral {d['referral_id']}: {e}") from None
         # bound to this referral, its signer and us: data pasted from another referral is refused

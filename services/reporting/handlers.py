@@ -24,10 +24,10 @@ def referral_requested(uow, event):
     """Open the person sealed for reporting, check its binding, and keep only reporting's own pseudonym."""
     count(uow, event)
     d, ctx = event.data, uow.ctx
-    if ctx.encryption_key is None or ctx.pseudonym_secret is None:
+    if not ctx.encryption_keys or ctx.pseudonym_secret is None:
         raise RuntimeError("reporting needs ENCRYPTION_KEY_FILE and REPORTING_PSEUDONYM_SECRET_FILE")
     try:
-        opened = open_sealed(d["person"], ctx.encryption_key)
+        opened = open_sealed(d["person"], ctx.encryption_keys)
     except SealedError as e:  # not sealed for reporting's key: no retry opens it
         raise Rejected(f"referral {d['referral_id']}: the person box: {e}") from None
     key = person_key(opened, referral_id=d["referral_id"], signer=event.org, to_org=d["to_org"])

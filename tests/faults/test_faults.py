@@ -180,7 +180,7 @@ def test_hundreds_of_malformed_and_forged_events_are_dead_lettered(federation):
                 "requested_at": "2026-11-25T10:00:00Z", "age_band": "18-24"}
         if i < 100:  # malformed: broken JSON, missing attributes, contract violations
             ev = new_event(source=f"/orgs/{SENDER}/referrals", type="fi.yhdistamo.referral.requested.v2",
-                           key=rid, data=data, signing_key=odl_key)
+                           key=rid, data=data, signing_key=odl_key, topic="yhd.referrals")
             headers = ev.headers()
             value = [b"{oops", ev.data_bytes, b'{"referral_id": 1}'][i % 3]
             if i % 3 == 1:
@@ -188,7 +188,7 @@ def test_hundreds_of_malformed_and_forged_events_are_dead_lettered(federation):
         else:  # wrongly signed, unsigned, or signed by a non-member
             key = [stranger, parish_key, None][i % 3]
             ev = new_event(source=f"/orgs/{SENDER}/referrals", type="fi.yhdistamo.referral.requested.v2",
-                           key=rid, data=data, signing_key=key or odl_key)
+                           key=rid, data=data, signing_key=key or odl_key, topic="yhd.referrals")
             headers = [h for h in ev.headers() if not (key is None and h[0] == "ce_signature")]
             value = ev.data_bytes
         producer.send("yhd.referrals", key=rid.encode(), value=value, headers=headers)

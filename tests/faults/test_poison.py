@@ -30,14 +30,15 @@ def genuine_events(service_id: str) -> dict:
         "yhd.catalogue": (new_event(source=f"/orgs/{SENDER}/catalogue",
                                     type="fi.yhdistamo.catalogue.service-published.v2", key=sid,
                                     data=published_data(sid, SENDER, "Myrkkypalvelu"),
-                                    signing_key=poison.demo_key(SENDER)), SENDER, "service.name.fi"),
+                                    signing_key=poison.demo_key(SENDER), topic="yhd.catalogue"),
+                          SENDER, "service.name.fi"),
         "yhd.referrals": (new_event(source=f"/orgs/{SENDER}/referrals", type="fi.yhdistamo.referral.requested.v2",
                                     key=rid, data={"referral_id": rid, "from_org": SENDER, "to_org": RECEIVER,
                                                    "service_id": service_id, "age_band": "18-24",
                                                    "gender": "unknown", "requested_at": "2026-12-01T10:00:00Z",
                                                    "consent_id": str(uuid.uuid4()), "categories": ["identity"],
                                                    "person": "c2VhbGVkIGZvciByZXBvcnRpbmc="},
-                                    signing_key=poison.demo_key(SENDER)), SENDER, "age_band"),
+                                    signing_key=poison.demo_key(SENDER), topic="yhd.referrals"), SENDER, "age_band"),
         "yhd.attendance": (encounter(eid), RECEIVER, "kind"),
     }
 
@@ -46,7 +47,7 @@ def encounter(eid: str):
     return new_event(source=f"/orgs/{RECEIVER}/attendance", type="fi.yhdistamo.attendance.encounter-recorded.v1",
                      key=eid, data={"encounter_id": eid, "organization_id": RECEIVER, "kind": "drop-in",
                                     "anonymous": True, "participants": 3, "occurred_at": "2026-12-01T10:00:00Z"},
-                     signing_key=poison.demo_key(RECEIVER))
+                     signing_key=poison.demo_key(RECEIVER), topic="yhd.attendance")
 
 
 READERS = {  # the consumer groups of the harness that read each topic

@@ -8,7 +8,6 @@ size limit.
 """
 from __future__ import annotations
 
-import base64
 import builtins
 import json
 
@@ -18,8 +17,8 @@ from kafka.errors import KafkaError
 
 from services.kernel import broker
 from services.kernel.config import PROJECT_ROOT
-from services.kernel.events import CloudEvent, canonical_json
-from services.kernel.keys import load_private_key
+from services.kernel.events import KID, CloudEvent, canonical_json, sign
+from services.kernel.keys import load_private_key, signing_kid
 
 NEAR_LIMIT = 1_000_000  # bytes: below the broker's message.max.bytes (1 MiB + 12), above what a DLT copy may hold
 
@@ -29,12 +28,13 @@ def demo_key(org: str):
 
 
 def resign(ev: CloudEvent, org: str, **attrs) -> CloudEvent:
-    """`ev` with `attrs` changed, signed again by `org` (a member's genuine signature)."""
+    """`ev` with `attrs` changed, signed again by `org` (a member's genuine signature, naming its key)."""
     base = {**ev.__dict__, **attrs}
     if "data" in attrs:
         base["data_bytes"] = canonical_json(attrs["data"])
-    unsigned = CloudEvent(**{**base, "signature": None})
-    return CloudEvent(**{**base, "signature": base64.b64encode(demo_key(org).sign(unsigned.signing_input())).decode()})
+    key = demo_key(org)
+    base["extensions"] = {**base["extensions"], KID: signing_kid(key)}
+    return sign(CloudEvent(**{**base, "signature": None}), key)
 
 
 def with_nul(data: dict, field: str) -> dict:

@@ -46,7 +46,8 @@ def test_adding_a_v2_contract_does_not_switch_a_producer_that_names_v1(tmp_path)
     assert event.dataschema.endswith("/demo.thing-happened/v1.json")
     [row] = box.conn.rows
     assert row["event_type"] == "fi.yhdistamo.demo.thing-happened.v1" and row["topic"] == "yhd.demo"
-    staged = decode_record([(k, v.encode()) for k, v in row["headers"]], row["key"].encode(), row["value"])
+    staged = decode_record([(k, v.encode()) for k, v in row["headers"]], row["key"].encode(), row["value"],
+                           topic=row["topic"])
     assert staged.type == "fi.yhdistamo.demo.thing-happened.v1"
 
 

@@ -5,10 +5,13 @@
     offsets.py     the stored offsets (lock, advance, reset)
     assignment.py  seeking to the stored offsets on every (re)join; partitions nobody reads
     runner.py      ConsumerRunner: poll, apply, back off, restart
+    replay.py      ReplayWindow: events older than the inbox remembers are refused
 """
 from .apply import ClusterChanged, RecordApplier, Retry
 from .assignment import Orphaned, Stalled
 from .handlers import Handler, Handlers
+from .replay import OutsideReplayWindow, ReplayWindow
 from .runner import ConsumerRunner
 
-__all__ = ["ClusterChanged", "ConsumerRunner", "Handler", "Handlers", "Orphaned", "RecordApplier", "Retry", "Stalled"]
+__all__ = ["ClusterChanged", "ConsumerRunner", "Handler", "Handlers", "Orphaned", "OutsideReplayWindow", "RecordApplier",
+           "ReplayWindow", "Retry", "Stalled"]

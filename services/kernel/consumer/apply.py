@@ -37,6 +37,7 @@ from ..parking import MAX_ERROR_CHARS, clean_text, dead_letter
 from ..tables import parking_failure
 from .offsets import advance_offset, cluster_of_offsets, lock_offset
 from .handlers import Handlers
+from .replay import ReplayWindow
 
 log = logging.getLogger(__name__)
 # one statement for a whole run; text, as SQLAlchemy 2.0 does not cache compiled PostgreSQL ON CONFLICT
@@ -79,6 +80,7 @@ class RecordApplier:
     federation: Federation
     contracts: ContractRegistry
     max_retries: int = 5
+    replay: ReplayWindow | None = None  # None: events of any time are taken (tests of their own)
     cluster_id: str | None = None  # the cluster the stored offsets refer to, once known
     _failures: dict[tuple[str, int, int], int] = field(default_factory=dict)  # handler failures per record
 
@@ -117,8 +119,10 @@ class RecordApplier:
     def check(self, rec) -> Checked:
         """Decode the record and check envelope, signature, contract and producer."""
         try:
-            event = decode_record(rec.headers, rec.key, rec.value)
+            event = decode_record(rec.headers, rec.key, rec.value, topic=rec.topic)
             check(event, self.federation, self.contracts)
+            if self.replay is not None:
+                self.replay.check(event)
             return Checked(rec, event)
         except (EnvelopeError, ContractError) as e:
             return Checked(rec, None, (type(e).__name__, str(e)))

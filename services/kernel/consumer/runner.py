@@ -33,7 +33,8 @@ class ConsumerRunner:
 
     def __init__(self, *, group: str, bootstrap: str, engine, uow_factory, handlers: Handlers,
                  federation: Federation, contracts: ContractRegistry, max_retries: int = 5,
-                 timeout_ms: int = 10_000, topics: list[str] | None = None, watch=None, batch_size: int = 100):
+                 timeout_ms: int = 10_000, topics: list[str] | None = None, watch=None, batch_size: int = 100,
+                 replay=None):
         self.group = group
         self.bootstrap = bootstrap
         self.engine = engine
@@ -42,7 +43,8 @@ class ConsumerRunner:
         self.watch = watch
         self.batch_size = batch_size
         self.applier = RecordApplier(group=group, uow_factory=uow_factory, handlers=handlers,
-                                     federation=federation, contracts=contracts, max_retries=max_retries)
+                                     federation=federation, contracts=contracts, max_retries=max_retries,
+                                     replay=replay)
         self.consumer = None
         self._seeker: SeekToStoredOffsets | None = None
         self._idle_since: float | None = None  # since when this member has had no partitions

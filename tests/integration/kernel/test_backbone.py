@@ -1,7 +1,6 @@
 """The event backbone on a real Kafka broker and real PostgreSQL."""
 from __future__ import annotations
 
-import base64
 import time
 import uuid
 
@@ -17,8 +16,8 @@ from tests.support.catalogue import publish_service, published_data, service_doc
 from services.kernel import broker
 from services.kernel.auth import Actor, Role
 from services.kernel.contracts import ContractError
-from services.kernel.events import canonical_json, new_event
-from services.kernel.keys import load_private_key
+from services.kernel.events import KID, canonical_json, new_event, sign
+from services.kernel.keys import load_private_key, signing_kid
 from services.kernel.outbox import requeue_retained
 from services.kernel.tables import consumer_offset, inbox, outbox
 from services.referrals import service as referrals_service
@@ -202,6 +201,14 @@ BAD_CASES = {
     "claims-other-org": lambda ev, key: (key, ev.data_bytes, _headers(_resign(
         ev, load_private_key(_demo_key("oulu-parish")), source="/orgs/oulu-parish/catalogue"))),
     "key-mismatch": lambda ev, key: (b"other-key", ev.data_bytes, _headers(ev)),
+    # a genuine event, re-published with a part of its envelope changed: the signature covers it all
+    "re-keyed": lambda ev, key: (b"other-key", ev.data_bytes, _headers(ev, ce_partitionkey="other-key")),
+    "from-another-topic": lambda ev, key: (key, ev.data_bytes, _headers(_resign(
+        ev, load_private_key(_demo_key("odl")), topic=ev.topic.replace("yhd.catalogue", "yhd.attendance")))),
+    "extension-added": lambda ev, key: (key, ev.data_bytes, _headers(ev, ce_recipient="oulu-social")),
+    "subject-changed": lambda ev, key: (key, ev.data_bytes, _headers(ev, ce_subject="service/other")),
+    "dataschema-removed": lambda ev, key: (key, ev.data_bytes, _headers(ev, ce_dataschema=None)),
+    "unknown-kid": lambda ev, key: (key, ev.data_bytes, _headers(ev, ce_signaturekid="ed25519-0123456789abcdef")),
 }
 
 
@@ -211,9 +218,10 @@ def _demo_key(org):
 
 
 def _resign(ev, key, **attrs):
+    """`ev` with `attrs` changed, signed by `key` and naming it (`signaturekid`)."""
     base = {**ev.__dict__, **attrs}
-    unsigned = type(ev)(**{**base, "signature": None})
-    return type(ev)(**{**base, "signature": base64.b64encode(key.sign(unsigned.signing_input())).decode()})
+    base["extensions"] = {**base["extensions"], KID: signing_kid(key)}
+    return sign(type(ev)(**{**base, "signature": None}), key)
 
 
 def test_malformed_forged_and_unknown_events_are_dead_lettered_and_consumption_goes_on(instance, kafka):
@@ -221,7 +229,9 @@ def test_malformed_forged_and_unknown_events_are_dead_lettered_and_consumption_g
     sid = str(uuid.uuid4())
     data = published_data(sid, "odl", "Väärennetty")
     genuine = new_event(source="/orgs/odl/catalogue", type="fi.yhdistamo.catalogue.service-published.v2",
-                        key=sid, data=data, signing_key=load_private_key(_demo_key("odl")))
+                        key=sid, data=data, signing_key=load_private_key(_demo_key("odl")),
+                        topic=social.topic("yhd.catalogue"), subject=f"service/{sid}",
+                        dataschema="https://yhdistamo.fi/contracts/events/catalogue.service-published/v2.json")
     offsets = {}
     for name, make in BAD_CASES.items():
         key, value, headers = make(genuine, sid.encode())
@@ -233,7 +243,7 @@ def test_malformed_forged_and_unknown_events_are_dead_lettered_and_consumption_g
     # a member, correctly signed, claiming another organisation's service id: rejected, not a takeover
     takeover = new_event(source="/orgs/oulu-parish/catalogue", type="fi.yhdistamo.catalogue.service-published.v2",
                          key=str(good.id), data=published_data(str(good.id), "oulu-parish", "Kaapattu", version=9),
-                         signing_key=load_private_key(_demo_key("oulu-parish")))
+                         signing_key=load_private_key(_demo_key("oulu-parish")), topic=social.topic("yhd.catalogue"))
     offsets["takeover"] = produce_raw(kafka.bootstrap, social.topic("yhd.catalogue"), str(good.id).encode(),
                                       takeover.data_bytes, takeover.headers())
     after = publish(instance(catalogue.DEFINITION, "odl"), ODL, "Toinen oikea palvelu")
@@ -255,10 +265,13 @@ def test_malformed_forged_and_unknown_events_are_dead_lettered_and_consumption_g
     assert "not JSON" in reasons["not-json"]
     assert "signature" in reasons["unsigned"] or "missing" in reasons["unsigned"]
     assert "does not verify" in reasons["tampered"]
-    assert "does not verify" in reasons["non-member"]
+    assert "is not a key of organisation 'odl'" in reasons["non-member"]
     assert "unknown event type or version" in reasons["unknown-version"]
     assert "organization_id" in reasons["claims-other-org"]
     assert "partitionkey" in reasons["key-mismatch"]
+    for name in ("re-keyed", "from-another-topic", "extension-added", "subject-changed", "dataschema-removed"):
+        assert f"on topic '{social.topic('yhd.catalogue')}'" in reasons[name] and "does not verify" in reasons[name]
+    assert "signing key 'ed25519-0123456789abcdef' is not a key of organisation 'odl'" in reasons["unknown-kid"]
     assert "belongs to odl" in reasons["takeover"] and parked[(offsets["takeover"].partition,
                                                                offsets["takeover"].offset)]["dlt_reason"] == "Rejected"
 
@@ -387,7 +400,7 @@ def test_a_member_cannot_take_over_another_members_referral_target(instance, kaf
     # client's sealed data) would then go to the parish
     forged = new_event(source="/orgs/oulu-parish/catalogue", type="fi.yhdistamo.catalogue.service-published.v2",
                        key=str(target.id), data=published_data(str(target.id), "oulu-parish", "Kaapattu", version=9),
-                       signing_key=load_private_key(_demo_key("oulu-parish")))
+                       signing_key=load_private_key(_demo_key("oulu-parish")), topic=odl_ref.topic("yhd.catalogue"))
     md = produce_raw(kafka.bootstrap, odl_ref.topic("yhd.catalogue"), str(target.id).encode(), forged.data_bytes,
                      forged.headers())
     odl_ref.consume_until(lambda: _caught_up(odl_ref))
@@ -424,7 +437,8 @@ def test_a_third_member_cannot_change_or_restrict_a_referral_it_is_not_a_party_t
     offsets = {}
     for name, (event, data) in forged.items():
         ev = new_event(source="/orgs/oulu-parish/referrals", type="fi.yhdistamo." + event,
-                       key=data.get("referral_id", data.get("consent_id")), data=data, signing_key=parish)
+                       key=data.get("referral_id", data.get("consent_id")), data=data, signing_key=parish,
+                       topic=odl_ref.topic("yhd.referrals"))
         topic = odl_ref.topic("yhd.referrals")
         offsets[name] = produce_raw(kafka.bootstrap, topic, ev.partitionkey.encode(), ev.data_bytes, ev.headers())
     # a genuine change after the forgeries still arrives: the receiver accepts

@@ -17,6 +17,7 @@ from services.kernel.events import new_event
 from services.kernel.tables import inbox, parking_failure
 from tests.support import poison
 from tests.support.catalogue import publish_service, published_data
+from tests.support.instances import module_prefix
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +33,8 @@ def in_directory(inst, service_id) -> int:
 def genuine(org="odl", name="Oikea palvelu"):
     sid = str(uuid.uuid4())
     return new_event(source=f"/orgs/{org}/catalogue", type="fi.yhdistamo.catalogue.service-published.v2",
-                     key=sid, data=published_data(sid, org, name), signing_key=poison.demo_key(org))
+                     key=sid, data=published_data(sid, org, name), signing_key=poison.demo_key(org),
+                     topic=module_prefix(__name__) + "yhd.catalogue")
 
 
 def send_all(bootstrap, topic, cases: dict) -> tuple[dict, dict]:
@@ -158,7 +160,7 @@ def encounter_on(partition: int, partitions: int):
                              key=eid, data={"encounter_id": eid, "organization_id": "odl", "kind": "drop-in",
                                             "anonymous": True, "participants": 2,
                                             "occurred_at": "2026-12-01T10:00:00Z"},
-                             signing_key=poison.demo_key("odl"))
+                             signing_key=poison.demo_key("odl"), topic=module_prefix(__name__) + "yhd.attendance")
 
 
 def test_a_member_behind_what_retention_removed_reads_on_from_the_log_start(instance, kafka, caplog):

@@ -78,9 +78,10 @@ def test_sealed_data_pasted_from_another_referral_is_refused_and_nothing_changes
     pasted_id = str(uuid.uuid4())
     data = {**staged(odl, genuine.id), "referral_id": pasted_id, "from_org": "oulu-parish",
             "consent_id": str(uuid.uuid4())}
-    ev = new_event(source="/orgs/oulu-parish/referrals", type=REQUESTED, key=pasted_id, data=data,
-                   signing_key=load_private_key(PROJECT_ROOT / "deploy" / "demo-keys" / "oulu-parish.ed25519.pem"))
     topic = city.topic("yhd.referrals")
+    ev = new_event(source="/orgs/oulu-parish/referrals", type=REQUESTED, key=pasted_id, data=data,
+                   signing_key=load_private_key(PROJECT_ROOT / "deploy" / "demo-keys" / "oulu-parish.ed25519.pem"),
+                   topic=topic)
     p = broker.producer(kafka.bootstrap)
     md = p.send(topic, key=pasted_id.encode(), value=ev.data_bytes, headers=ev.headers()).get(timeout=10)
     p.close()
@@ -179,9 +180,10 @@ def test_a_person_box_reporting_cannot_open_is_refused_at_once(pair, kafka, inst
     data = {**bound, "service_id": str(target), "age_band": "18-24", "gender": "unknown",
             "requested_at": "2026-12-02T10:00:00Z", "consent_id": str(uuid.uuid4()), "categories": [],
             "person": sealed.seal({"bound": bound, "pathway_key": "pk1-" + "0" * 40}, other)}
-    ev = new_event(source="/orgs/oulu-parish/referrals", type=REQUESTED, key=rid, data=data,
-                   signing_key=load_private_key(PROJECT_ROOT / "deploy" / "demo-keys" / "oulu-parish.ed25519.pem"))
     topic = city.topic("yhd.referrals")
+    ev = new_event(source="/orgs/oulu-parish/referrals", type=REQUESTED, key=rid, data=data,
+                   signing_key=load_private_key(PROJECT_ROOT / "deploy" / "demo-keys" / "oulu-parish.ed25519.pem"),
+                   topic=topic)
     p = broker.producer(kafka.bootstrap)
     md = p.send(topic, key=rid.encode(), value=ev.data_bytes, headers=ev.headers()).get(timeout=10)
     p.close()
@@ -200,9 +202,10 @@ def test_a_v1_event_with_a_plain_text_pathway_key_is_parked_by_every_consumer(pa
     data = {"referral_id": rid, "from_org": "odl", "to_org": "oulu-social", "service_id": str(target),
             "age_band": "18-24", "gender": "unknown", "pathway_key": "pk1-" + "0" * 40,
             "requested_at": "2026-12-02T10:00:00Z", "consent_id": str(uuid.uuid4()), "categories": []}
-    ev = new_event(source="/orgs/odl/referrals", type="fi.yhdistamo.referral.requested.v1", key=rid, data=data,
-                   signing_key=load_private_key(PROJECT_ROOT / "deploy" / "demo-keys" / "odl.ed25519.pem"))
     topic = city.topic("yhd.referrals")
+    ev = new_event(source="/orgs/odl/referrals", type="fi.yhdistamo.referral.requested.v1", key=rid, data=data,
+                   signing_key=load_private_key(PROJECT_ROOT / "deploy" / "demo-keys" / "odl.ed25519.pem"),
+                   topic=topic)
     p = broker.producer(kafka.bootstrap)
     md = p.send(topic, key=rid.encode(), value=ev.data_bytes, headers=ev.headers()).get(timeout=10)
     p.close()

@@ -62,3 +62,20 @@ def test_asyncapi_channel_bindings_say_what_the_topic_plan_sets():
             t.topic_configs.get("cleanup.policy", "delete").split(",")
         for key in ("retention.ms", "delete.retention.ms"):
             assert str(kafka["topicConfiguration"].get(key)) == t.topic_configs.get(key, "None"), (t.name, key)
+
+
+def test_asyncapi_headers_describe_what_a_producer_sends():
+    """Every header an event of the outbox carries is described by the CloudEvents message trait, and the
+    required ones are there."""
+    from jsonschema import Draft202012Validator as V
+
+    from services.kernel.events import new_event
+    from services.kernel.keys import load_private_key
+    trait = ASYNCAPI["components"]["messageTraits"]["cloudevent"]["headers"]
+    ev = new_event(source="/orgs/odl/referrals", type="fi.yhdistamo.referral.cancelled.v1", key="r-1", data={},
+                   signing_key=load_private_key(PROJECT_ROOT / "deploy" / "demo-keys" / "odl.ed25519.pem"),
+                   topic="yhd.referrals", subject="referral/r-1", dataschema="https://yhdistamo.fi/x.json",
+                   extensions={"recipient": "oulu-social"})
+    headers = {k: v.decode() for k, v in ev.headers()}
+    assert set(headers) <= set(trait["properties"]), set(headers) - set(trait["properties"])
+    assert list(V(trait, format_checker=V.FORMAT_CHECKER).iter_errors(headers)) == []

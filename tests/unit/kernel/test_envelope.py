@@ -19,16 +19,20 @@ CONTRACTS = ContractRegistry(PROJECT_ROOT / "contracts")
 ODL_KEY = load_private_key(PROJECT_ROOT / "deploy" / "demo-keys" / "odl.ed25519.pem")
 
 
+TOPIC = "yhd.catalogue"
+
+
 def published(**override):
     sid = str(uuid.uuid4())
     data = {**published_data(sid), **override}
     return new_event(source="/orgs/odl/catalogue", type="fi.yhdistamo.catalogue.service-published.v2",
-                     key=sid, data=data, signing_key=ODL_KEY,
+                     key=sid, data=data, signing_key=ODL_KEY, topic=TOPIC,
                      dataschema="https://yhdistamo.fi/contracts/events/catalogue.service-published/v2.json")
 
 
-def roundtrip(ev, key=None, value=None):
-    return decode_record(ev.headers(), (key or ev.partitionkey).encode(), ev.data_bytes if value is None else value)
+def roundtrip(ev, key=None, value=None, topic=TOPIC):
+    return decode_record(ev.headers(), (key or ev.partitionkey).encode(), ev.data_bytes if value is None else value,
+                         topic=topic)
 
 
 def test_event_survives_kafka_binary_mode_roundtrip_and_verifies():
@@ -63,21 +67,23 @@ def test_signature_of_another_member_or_stranger_is_refused():
         sig = base64.b64encode(key.sign(ev.signing_input())).decode()
         headers = [(k, sig.encode() if k == "ce_signature" else v) for k, v in ev.headers()]
         with pytest.raises(EnvelopeError, match="does not verify"):
-            verify(decode_record(headers, ev.partitionkey.encode(), ev.data_bytes), FED)
+            verify(decode_record(headers, ev.partitionkey.encode(), ev.data_bytes, topic=TOPIC), FED)
 
 
 def test_source_outside_federation_is_refused():
     ev = published()
     headers = [(k, b"/orgs/stranger/catalogue" if k == "ce_source" else v) for k, v in ev.headers()]
     with pytest.raises(EnvelopeError, match="not a member"):
-        verify(decode_record(headers, ev.partitionkey.encode(), ev.data_bytes), FED)
+        verify(decode_record(headers, ev.partitionkey.encode(), ev.data_bytes, topic=TOPIC), FED)
 
 
-@pytest.mark.parametrize("drop", ["ce_id", "ce_source", "ce_type", "ce_time", "ce_signature", "ce_specversion"])
+@pytest.mark.parametrize("drop", ["ce_id", "ce_source", "ce_type", "ce_time", "ce_signature", "ce_specversion",
+                                  "ce_partitionkey", "ce_signaturekid"])
 def test_missing_attribute_is_refused(drop):
     ev = published()
     with pytest.raises(EnvelopeError, match="missing"):
-        decode_record([h for h in ev.headers() if h[0] != drop], ev.partitionkey.encode(), ev.data_bytes)
+        decode_record([h for h in ev.headers() if h[0] != drop], ev.partitionkey.encode(), ev.data_bytes,
+                      topic=TOPIC)
 
 
 def test_key_must_equal_partitionkey():

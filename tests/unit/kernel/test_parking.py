@@ -65,3 +65,23 @@ def test_no_headers_and_no_value_still_give_a_record_that_says_why():
     assert parked.value == b"" and h["dlt_value_null"] == b"true"
     assert h["dlt_error"] == b"record has no data\\x00" and h["dlt_consumer_group"] == b"oulu-social.referrals"
     assert (h["dlt_topic"], h["dlt_partition"], h["dlt_offset"]) == (b"yhd.referrals", b"3", b"41")
+
+
+def test_a_parked_genuine_event_verifies_for_the_topic_it_was_read_from_and_not_for_the_dead_letter_topic():
+    """Nothing consumes a DLT; whoever republishes a parked record to its original topic (`dlt_topic`) sends
+    an event signed for that topic, while the same record taken as an event of the DLT itself does not verify."""
+    from services.kernel.config import PROJECT_ROOT
+    from services.kernel.events import EnvelopeError, decode_record, new_event, verify
+    from services.kernel.federation import Federation
+    from services.kernel.keys import load_private_key
+    fed = Federation.load(PROJECT_ROOT / "deploy" / "federation.yaml")
+    ev = new_event(source="/orgs/odl/attendance", type="fi.yhdistamo.attendance.encounter-recorded.v1", key="e-1",
+                   data={"encounter_id": "e-1"}, topic="yhd.referrals",
+                   signing_key=load_private_key(PROJECT_ROOT / "deploy" / "demo-keys" / "odl.ed25519.pem"))
+    parked = parking.dead_letter(rec(key=b"e-1", value=ev.data_bytes, headers=ev.headers()), group="g",
+                                 reason="Rejected", error="not a party")
+    headers = stored(parked)
+    original = dict(headers)["dlt_topic"].decode()
+    verify(decode_record(headers, parked.key.encode(), parked.value, topic=original), fed)
+    with pytest.raises(EnvelopeError, match="does not verify"):
+        verify(decode_record(headers, parked.key.encode(), parked.value, topic=original + ".DLT"), fed)
