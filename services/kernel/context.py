@@ -66,7 +66,8 @@ def _hex(path: Path | None) -> bytes | None:
     return bytes.fromhex(path.read_text().strip()) if path else None
 
 
-def encryption_key_files(settings: Settings, org, federation: Federation, reporting: bool) -> list[Path]:
+def encryption_key_files(settings: Settings, org, federation: Federation | None = None,
+                         reporting: bool = False) -> list[Path]:
     """ENCRYPTION_KEY_FILE, then each of ENCRYPTION_KEY_FILES (a directory stands for its *.x25519 files);
     the demo key when neither is set (regional reporting's own, for reporting). While the organisation
     rotates its encryption key it holds both."""
@@ -74,7 +75,7 @@ def encryption_key_files(settings: Settings, org, federation: Federation, report
     for p in settings.encryption_key_files:
         files += sorted(Path(p).glob("*.x25519")) if Path(p).is_dir() else [Path(p)]
     demo = org.demo_encryption_key_file if org is not None else (
-        federation.reporting_demo_encryption_key_file if reporting else None)
+        federation.reporting_demo_encryption_key_file if reporting and federation else None)
     if not files and demo:
         files = [demo]
     return files
