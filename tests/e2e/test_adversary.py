@@ -149,18 +149,17 @@ def test_an_adversarial_member_changes_nothing_it_is_not_a_party_to(stack, pathw
         if ".consent.granted." in r.header("ce_type"):
             e = decode_record(r.headers, r.key, r.value)
             adversary.send(REFERRALS, e.type, e.partitionkey, {**e.data, "by_org": ADVERSARY})
+    broker_at = stack.desc["broker"]
     for r in records:
-        kind = r.header("ce_type").split(".", 2)[2]
+        at = f"{r.header('ce_type').split('.', 2)[2]}@{r.partition}:{r.offset}"
         other = next(k for k in pathways["referrals"] if k.encode() != r.key)
         headers = [(k, other.encode() if k == "ce_partitionkey" else v) for k, v in r.headers]
-        sent[f"{kind}:re-keyed@{r.partition}:{r.offset}"] = bus.send(stack.desc["broker"], REFERRALS, other.encode(), r.value,
-                                                       headers)
+        sent[f"{at}:re-keyed"] = bus.send(broker_at, REFERRALS, other.encode(), r.value, headers)
         headers = [(k, v) for k, v in r.headers if k != "ce_recipient"] + [("ce_recipient", ADVERSARY.encode())]
-        sent[f"{kind}:recipient-changed@{r.partition}:{r.offset}"] = bus.send(stack.desc["broker"], REFERRALS, r.key, r.value,
-                                                                headers)
-        moved[f"{kind}:other-topic@{r.partition}:{r.offset}"] = ("yhd.attendance",) + bus.send(
-            stack.desc["broker"], "yhd.attendance", r.key, r.value, r.headers)
-        bus.send(stack.desc["broker"], REFERRALS, r.key, r.value, r.headers)  # verbatim: a duplicate, skipped
+        sent[f"{at}:recipient-changed"] = bus.send(broker_at, REFERRALS, r.key, r.value, headers)
+        moved[f"{at}:other-topic"] = ("yhd.attendance",) + bus.send(broker_at, "yhd.attendance", r.key, r.value,
+                                                                     r.headers)
+        bus.send(broker_at, REFERRALS, r.key, r.value, r.headers)  # verbatim: a duplicate, skipped
     # the personal data sealed for the city, pasted into a referral of the adversary's own
     requested = next(decode_record(r.headers, r.key, r.value) for r in records
                      if ".referral.requested." in r.header("ce_type") and r.key == pathways["referrals"][0].encode())
