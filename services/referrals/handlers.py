@@ -53,6 +53,9 @@ def referral_requested(uow, event):
     if withdrawn:
         referral.restrict()
     if not uow.referrals.add(referral):
+        held = uow.referrals.find(referral.id)
+        if held is not None and held.from_org != event.org:
+            raise Rejected(f"{event.org} sent referral {referral.id}, but it came here from {held.from_org}")
         return
     uow.referrals.add_history(Change(referral.id, None, State.REQUESTED, None, None, event.org, None,
                                      referral.requested_at))
@@ -155,6 +158,10 @@ def consent_expired(uow, event):
     """The receiver's caseworkers learn that new data can no longer be asked under this consent."""
     if event.data["recipient_org"] != uow.org_id:
         return
-    for r in uow.referrals.with_consent(event.data["consent_id"]):
-        if r.from_org == event.org:
-            uow.notifications.add("caseworker", "consent-expired", r.id)
+    held = uow.referrals.with_consent(event.data["consent_id"])
+    theirs = [r for r in held if r.from_org == event.org]  # only a referral's sender speaks for its consent
+    if held and not theirs:
+        raise Rejected(f"{event.org} announced consent {event.data['consent_id']} expired, but sent none of "
+                       "the referrals under it")
+    for r in theirs:
+        uow.notifications.add("caseworker", "consent-expired", r.id)
