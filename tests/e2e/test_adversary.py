@@ -96,7 +96,7 @@ def genuine(stack, pathways) -> list[bus.Raw]:
 
 def forged_variants(genuine_records: list[bus.Raw], pathways) -> list[tuple[str, str, dict]]:
     """(name, event type, data): every type on the referrals topic against the victims' referrals."""
-    events = [decode_record(r.headers, r.key, r.value) for r in genuine_records]
+    events = [decode_record(r.headers, r.key, r.value, topic=r.topic) for r in genuine_records]
     by_type = {}
     for e in events:
         by_type.setdefault(e.type, e.data)
@@ -147,7 +147,7 @@ def test_an_adversarial_member_changes_nothing_it_is_not_a_party_to(stack, pathw
         sent[name] = adversary.send(REFERRALS, event_type, key, data)
     for r in records:  # its own consents, claimed under the victims' consent ids: no state anywhere changes
         if ".consent.granted." in r.header("ce_type"):
-            e = decode_record(r.headers, r.key, r.value)
+            e = decode_record(r.headers, r.key, r.value, topic=r.topic)
             adversary.send(REFERRALS, e.type, e.partitionkey, {**e.data, "by_org": ADVERSARY})
     broker_at = stack.desc["broker"]
     for r in records:
@@ -161,7 +161,7 @@ def test_an_adversarial_member_changes_nothing_it_is_not_a_party_to(stack, pathw
                                                                      r.headers)
         bus.send(broker_at, REFERRALS, r.key, r.value, r.headers)  # verbatim: a duplicate, skipped
     # the personal data sealed for the city, pasted into a referral of the adversary's own
-    requested = next(decode_record(r.headers, r.key, r.value) for r in records
+    requested = next(decode_record(r.headers, r.key, r.value, topic=r.topic) for r in records
                      if ".referral.requested." in r.header("ce_type") and r.key == pathways["referrals"][0].encode())
     pasted_id = str(uuid.uuid4())
     pasted = {**requested.data, "referral_id": pasted_id, "from_org": ADVERSARY}

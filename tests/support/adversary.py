@@ -18,5 +18,5 @@ class Adversary:
     def send(self, topic: str, event_type: str, key: str, data: dict, extensions: dict | None = None):
         """A correctly signed event of this member; (partition, offset) where it landed."""
         event = new_event(source=self.source, type=event_type, key=key, data=data, signing_key=self.key,
-                          extensions=extensions)
+                          topic=topic, extensions=extensions)
         return bus.send(self.bootstrap, topic, event.partitionkey.encode(), event.data_bytes, event.headers())
