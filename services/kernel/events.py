@@ -229,6 +229,8 @@ def check(event: CloudEvent, federation: Federation, contracts: ContractRegistry
     """Everything a consumer checks before applying an event."""
     verify(event, federation)
     contract = contracts.validate(event.type, event.data)
+    if event.topic != contract.topic:  # e.g. a referral event on the compacted catalogue topic, kept for good
+        raise EnvelopeError(f"{event.type} travels on {contract.topic!r}, not on {event.topic!r}")
     if contract.producer_field and event.data.get(contract.producer_field) != event.org:
         raise EnvelopeError(f"{contract.producer_field}={event.data.get(contract.producer_field)!r} "
                             f"but the event was produced by {event.org!r}")

@@ -102,3 +102,15 @@ def own_locations(uow_factory):
 def get_location(uow_factory, location_id):
     with uow_factory() as uow:
         return uow.locations.get(location_id, for_update=False)
+
+
+def reannounce(uow_factory) -> int:
+    """Announce every public service again, at its present version; returns how many. After a signing key
+    rotation, before the old key is removed: the compacted catalogue then keeps a record of each service signed
+    with the new key, for members that join later (those that hold the version already change nothing)."""
+    with uow_factory() as uow:
+        public = [s for s in uow.services.list() if s.public]
+        for s in public:
+            _announce(uow, s)
+        uow.commit()
+    return len(public)

@@ -108,3 +108,37 @@ def test_a_signing_key_rotation_with_the_overlap_and_the_removal(tmp_path, new_d
     topic = region.topic("yhd.attendance")
     reasons = [h["dlt_error"] for h in parked(kafka.bootstrap, topic, region.ctx.settings.consumer_group).values()]
     assert any(f"signing key '{signing_kid(old)}' is not a key of organisation 'odl'" in r for r in reasons), reasons
+
+
+def test_the_compacted_catalogue_is_announced_again_before_the_old_key_goes(tmp_path, new_database, started):
+    """Catalogue records stay on the compacted topic for good: before the old key is removed, the organisation
+    announces its public services again with the new key, so a member joining after the removal still learns
+    them (the old key's records it parks), and a member that has them changes nothing."""
+    from services import catalogue
+    from services.catalogue.publishing import service as catalogue_service
+    from tests.integration.kernel.test_replay import directory_row
+    from tests.support.catalogue import publish_service
+    editor = Actor("editor@odl", "Demo", Role.MANAGER, "odl")
+    old_file, new_file = tmp_path / "odl-old.pem", tmp_path / "odl-new.pem"
+    old, new = generate(old_file), generate(new_file)
+    overlap = federation_file(tmp_path, "overlap", [new, old])
+    after = federation_file(tmp_path, "after", [new])
+    odl_db = new_database("odl_catalogue")
+
+    odl = started(catalogue.DEFINITION, "odl", odl_db, federation_file=overlap, signing_key_file=old_file)
+    s = publish_service(odl.ctx.uow, editor, "Velkaneuvonta")
+    odl.publish()
+    member = started(catalogue.DEFINITION, "oulu-social", new_database("social"), federation_file=overlap)
+    member.consume_until(lambda: directory_row(member, s.id) == ("odl", "Velkaneuvonta", 1))
+    odl.close()
+    odl = started(catalogue.DEFINITION, "odl", odl_db, federation_file=overlap, signing_key_file=new_file)
+    assert catalogue_service.reannounce(odl.ctx.uow) == 1
+    odl.publish()
+    marker = publish_service(odl.ctx.uow, editor, "Ruoka-apu")  # after the re-announcement on the log
+    odl.publish()
+    member.consume_until(lambda: directory_row(member, marker.id))
+    assert tuple(directory_row(member, s.id)) == ("odl", "Velkaneuvonta", 1)  # the same version: nothing changes
+
+    late = started(catalogue.DEFINITION, "oulu-parish", new_database("late"), federation_file=after)
+    late.consume_until(lambda: directory_row(late, marker.id))
+    assert tuple(directory_row(late, s.id)) == ("odl", "Velkaneuvonta", 1)

@@ -17,7 +17,8 @@ RID = str(uuid.uuid4())
 
 
 def genuine() -> CloudEvent:
-    data = {"referral_id": RID, "from_org": "odl", "to_org": "oulu-social", "by_org": "odl", "state": "cancelled",
+    data = {"referral_id": RID, "from_org": "odl", "to_org": "oulu-social", "service_id": str(uuid.UUID(int=1)),
+            "age_band": "18-24", "gender": "unknown", "by_org": "odl", "state": "cancelled",
             "reason_code": "sent-in-error", "at": "2026-12-02T10:00:00Z"}
     return new_event(source="/orgs/odl/referrals", type="fi.yhdistamo.referral.cancelled.v1", key=RID, data=data,
                      signing_key=ODL_KEY, topic=TOPIC, subject=f"referral/{RID}",
@@ -121,3 +122,19 @@ def test_an_attribute_without_a_value_is_refused_rather_than_taken_for_absent():
     ev = genuine()
     with pytest.raises(EnvelopeError, match="without a value: priority"):
         decode_record(ev.headers() + [("ce_priority", b"")], RID.encode(), ev.data_bytes, topic=TOPIC)
+
+
+def test_an_event_signed_for_another_topic_than_its_type_travels_on_is_refused():
+    """A member signing, say, a referral event for the compacted catalogue topic (where it would be kept for good,
+    beyond the replay window): the signature verifies, the check does not."""
+    from services.kernel.contracts import ContractRegistry
+    from services.kernel.events import check
+    contracts = ContractRegistry(PROJECT_ROOT / "contracts")
+    ev = genuine()
+    misplaced = new_event(source=ev.source, type=ev.type, key=RID, data=ev.data, signing_key=ODL_KEY,
+                          topic="yhd.catalogue")
+    got = decode_record(misplaced.headers(), RID.encode(), misplaced.data_bytes, topic="yhd.catalogue")
+    verify(got, FED)
+    with pytest.raises(EnvelopeError, match="travels on 'yhd.referrals', not on 'yhd.catalogue'"):
+        check(got, FED, contracts)
+    check(decode_record(ev.headers(), RID.encode(), ev.data_bytes, topic=TOPIC), FED, contracts)
