@@ -20,9 +20,9 @@ def genuine() -> CloudEvent:
     data = {"referral_id": RID, "from_org": "odl", "to_org": "oulu-social", "service_id": str(uuid.UUID(int=1)),
             "age_band": "18-24", "gender": "unknown", "by_org": "odl", "state": "cancelled",
             "reason_code": "sent-in-error", "at": "2026-12-02T10:00:00Z"}
-    return new_event(source="/orgs/odl/referrals", type="fi.yhdistamo.referral.cancelled.v1", key=RID, data=data,
+    return new_event(source="/orgs/odl/referrals", type="fi.yhdistamo.referral.cancelled.v2", key=RID, data=data,
                      signing_key=ODL_KEY, topic=TOPIC, subject=f"referral/{RID}",
-                     dataschema="https://yhdistamo.fi/contracts/events/referral.cancelled/v1.json",
+                     dataschema="https://yhdistamo.fi/contracts/events/referral.cancelled/v2.json",
                      extensions={"recipient": "oulu-social"})
 
 
@@ -53,7 +53,7 @@ TAMPERED = {  # name: (headers changes, Kafka key, topic read from)
     "dataschema removed": ({"ce_dataschema": None}, RID, TOPIC),
     "time changed": ({"ce_time": "2026-12-02T10:00:00.000000Z"}, RID, TOPIC),
     "id changed": ({"ce_id": str(uuid.uuid4())}, RID, TOPIC),
-    "type changed": ({"ce_type": "fi.yhdistamo.referral.rejected.v1"}, RID, TOPIC),
+    "type changed": ({"ce_type": "fi.yhdistamo.referral.rejected.v2"}, RID, TOPIC),
     "content type changed": ({"content_type": "application/json; charset=latin-1"}, RID, TOPIC),
     "content type removed": ({"content_type": None}, RID, TOPIC),
 }
@@ -81,7 +81,7 @@ def test_other_data_bytes_of_equal_json_do_not_verify():
 
 
 def test_the_signing_input_is_unambiguous_where_a_newline_join_was_not():
-    base = dict(source="/orgs/odl/referrals", type="fi.yhdistamo.referral.cancelled.v1", partitionkey="k",
+    base = dict(source="/orgs/odl/referrals", type="fi.yhdistamo.referral.cancelled.v2", partitionkey="k",
                 data={}, data_bytes=b"{}", topic=TOPIC)
     a = CloudEvent(id="x\n2026-12-02T10:00:00Z", time="", **base)
     b = CloudEvent(id="x", time="\n2026-12-02T10:00:00Z", **base)
@@ -107,7 +107,7 @@ def test_a_header_that_is_no_cloudevents_attribute_name_is_refused(name):
 
 def test_an_event_is_signed_for_a_topic():
     with pytest.raises(TypeError):
-        new_event(source="/orgs/odl/referrals", type="fi.yhdistamo.referral.cancelled.v1", key="k", data={},
+        new_event(source="/orgs/odl/referrals", type="fi.yhdistamo.referral.cancelled.v2", key="k", data={},
                   signing_key=ODL_KEY)  # noqa: the topic is required
 
 
