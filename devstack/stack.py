@@ -199,7 +199,8 @@ class Stack:
         env.update(ORG_ID=org_id, DATABASE_URL=url, KAFKA_BOOTSTRAP_SERVERS=self.kafka.bootstrap,
                    PROMETHEUS_MULTIPROC_DIR=str(metrics_dir), BIND=f"127.0.0.1:{port}",
                    WEB_CONCURRENCY=os.environ.get("YHD_WEB_WORKERS", "1"), PROC_NAME=f"yhd-{org_id}-{svc}",
-                   PYTHONUNBUFFERED="1", KAFKA_CLIENT_TIMEOUT_MS=os.environ.get("KAFKA_CLIENT_TIMEOUT_MS", "10000"))
+                   PYTHONUNBUFFERED="1", KAFKA_CLIENT_TIMEOUT_MS=os.environ.get("KAFKA_CLIENT_TIMEOUT_MS", "10000"),
+                   YHD_DEMO_MODE="1")  # the public demo keys, pathway secret and derived session secrets
         env.update(self.extra_env)
         return env
 

@@ -167,7 +167,8 @@ def compose_header(insts: list[Instance]) -> list[str]:
         "# Optional settings (environment or .env): YHD_DB_PASSWORD (default yhd; must be URL-safe),",
         "# YHD_BIND_ADDRESS, YHD_IMAGE_TAG, YHD_LOG_LEVEL, GRAFANA_ADMIN_PASSWORD.",
         "# Events are signed with the public demo keys in deploy/demo-keys (part of the image); a real",
-        "# deployment mounts each organisation's own key and points SIGNING_KEY_FILE at it.",
+        "# deployment mounts each organisation's own key and points SIGNING_KEY_FILE at it, and drops",
+        "# YHD_DEMO_MODE (without it an instance refuses to start with a demo key or secret).",
         "",
     ]
     return lines
@@ -202,6 +203,9 @@ def compose_anchors() -> list[str]:
             "KAFKA_CLIENT_TIMEOUT_MS": "10000",
             "LOG_LEVEL": "${YHD_LOG_LEVEL:-INFO}",
             "PYTHONUNBUFFERED": "1",
+            # the demo keys below (and sessions signed with a secret derived from them) start only in
+            # demo mode; a real deployment sets its own keys and SECRET_KEY and leaves this out
+            "YHD_DEMO_MODE": "1",
         }, 2),
         "",
         "# gunicorn: several workers share /metrics through PROMETHEUS_MULTIPROC_DIR (a tmpfs,",

@@ -25,6 +25,7 @@ from .config import Settings
 from .consumer import ConsumerRunner, Handlers
 from .context import ServiceContext, build_context
 from .db import UnitOfWork
+from .demo import refuse_demo_keys
 from .recovery import ClusterWatch
 from .relay import Relay
 
@@ -68,6 +69,7 @@ def setup_logging():
 
 def context_for(defn: ServiceDefinition, settings: Settings | None = None, **kw) -> ServiceContext:
     settings = settings or Settings.from_env(defn.name)
+    refuse_demo_keys(settings)   # the one check of the keys and secrets, for web and worker processes alike
     return build_context(settings, uow_class=defn.uow_class, migrations=defn.migrations, **kw)
 
 
