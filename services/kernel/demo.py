@@ -3,7 +3,8 @@
 An instance refuses to start (one line naming the setting to fix) when it would sign with a demo key,
 open sealed data with a demo key, make pathway keys with the demo secret, or sign browser sessions with
 a secret that is missing or derived from a key file — unless `YHD_DEMO_MODE=1` says this is a demo.
-The embedded stack (`./yhd up`), docker-compose.yml and the test fixtures turn demo mode on.
+The embedded stack (`./yhd up`), docker-compose.yml and the test fixtures turn demo mode on. The demo
+metrics token (deploy/demo-keys/metrics-token, which docker-compose.yml's Prometheus sends) is refused too.
 
 A demo key is recognised by its public part, wherever the file lies: every key under deploy/demo-keys and
 every `demo_*_file` the federation file names.
@@ -117,6 +118,12 @@ def refuse_demo_keys(settings: Settings, federation=None, env=None) -> None:
         if given is not None and is_demo(given, federation):
             raise DemoSettingRefused(f"{name}={given} is a public demo key (deploy/demo-keys); "
                                      f"set {name} to {what}, or {DEMO_MODE_VAR}=1 for a demo")
+    from .metrics import metrics_token
+    token = metrics_token(env)
+    if token and "secret:" + hashlib.sha256(token.lower().encode()).hexdigest() in _demo_fingerprints(()):
+        raise DemoSettingRefused("METRICS_TOKEN is the public demo token (deploy/demo-keys/metrics-token); set "
+                                 f"METRICS_TOKEN (or METRICS_TOKEN_FILE) to a random value, or {DEMO_MODE_VAR}=1 "
+                                 "for a demo")
 
 
 def refuse_derived_session_secret(env=None) -> None:

@@ -109,8 +109,16 @@ def create_base_app(ctx: ServiceContext, *, title: str, description: str = "",
         return problem_response(503, "Service unavailable", f"health checks failed: {checks}", "unhealthy",
                                 checks=checks)
 
+    metrics_token = metrics.metrics_token()
+
     @app.get("/metrics")
     def metrics_endpoint():
+        refused = metrics.refusal(request.headers.get("Authorization", ""), metrics_token)
+        if refused:
+            status, code, detail = refused
+            resp = problem_response(status, "Forbidden" if status == 403 else "Authentication required", detail, code)
+            resp.headers["WWW-Authenticate"] = "Bearer"
+            return resp
         body, content_type = metrics.render()
         return Response(body, content_type=content_type)
 
@@ -191,7 +199,8 @@ def session_secret(ctx: ServiceContext) -> bytes:
     key_file = ctx.settings.signing_key_file
     if key_file is None:
         org = ctx.federation.get(ctx.settings.org_id)
-        key_file = org.demo_signing_key_file if org else None
+        # regional reporting has no key of its own in the federation file: the demo pathway secret then
+        key_file = org.demo_signing_key_file if org else ctx.federation.demo_pathway_secret_file
     if key_file is None or not Path(key_file).exists():
         log.warning("neither SECRET_KEY nor a signing key file: page sessions last only as long as this process")
         return secrets.token_bytes(32)

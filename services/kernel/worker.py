@@ -101,9 +101,9 @@ def main(defn: ServiceDefinition, argv=None) -> None:
     args = parser.parse_args(argv)
     setup_logging()
     ctx = context_for(defn)
-    if os.environ.get("METRICS_PORT"):  # containers: the worker serves its own /metrics
-        from prometheus_client import start_http_server
-        start_http_server(int(os.environ["METRICS_PORT"]))
+    if os.environ.get("METRICS_PORT"):  # containers: the worker serves its own /metrics (METRICS_TOKEN)
+        from .metrics import serve
+        serve(int(os.environ["METRICS_PORT"]))
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
