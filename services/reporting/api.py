@@ -23,9 +23,17 @@ COUNTS = {"type": "object", "description": "organisation id → event name → c
 PUBLIC_COUNTS = {"type": "object", "description": "event name → the region's count", "additionalProperties": SHOWN}
 
 
-def ok(schema: dict) -> dict:
-    """The 200 answer's JSON Schema in the OpenAPI document (a plain mapping: nothing to serialise)."""
-    return {"200": {"description": "OK", "content": {"application/json": {"schema": schema}}}}
+PROBLEM = {"application/problem+json": {"schema": {"type": "object"}}}
+
+
+def ok(schema: dict, *, login: bool = False) -> dict:
+    """The answers in the OpenAPI document: 200 with its JSON Schema (a plain mapping: nothing to
+    serialise), and with a login 401 (no or a wrong token) and 403 (a role that does not see reporting)."""
+    answers = {"200": {"description": "OK", "content": {"application/json": {"schema": schema}}}}
+    if login:
+        answers["401"] = {"description": "No valid API token", "content": PROBLEM}
+        answers["403"] = {"description": "Neither a coordinator nor an organisation's manager", "content": PROBLEM}
+    return answers
 
 
 # The dashboard: Finnish (English in parentheses), on the page kit's layout, headers and error pages.
@@ -43,7 +51,7 @@ def scope() -> str | None:
 
 @bp.get("/counts")
 @requires(*READERS)
-@bp.doc(security=SECURITY, responses=ok(COUNTS))
+@bp.doc(security=SECURITY, responses=ok(COUNTS, login=True))
 def counts():
     """Events per organisation and type (a manager: their organisation's only); people-related counts
     under 5 are shown as "<5"."""

@@ -153,6 +153,15 @@ def test_the_public_view_holds_only_the_regions_suppressed_totals(web, browsers)
     assert '<code>referral.rejected</code></td><td class="num">&lt;5</td>' in page
 
 
+def test_the_openapi_document_tells_which_endpoint_needs_a_login(web):
+    paths = api(web, "/openapi.json").json()["paths"]
+    counts, public = paths["/api/v1/counts"]["get"], paths["/api/v1/public/counts"]["get"]
+    assert counts["security"] == [{"bearer": []}] and {"200", "401", "403"} <= set(counts["responses"])
+    assert "security" not in public and "401" not in public["responses"]
+    shown = public["responses"]["200"]["content"]["application/json"]["schema"]["additionalProperties"]
+    assert {"type": "string", "enum": ["<5"]} in shown["oneOf"]
+
+
 def test_metrics_answer_only_the_metrics_token(web, tokens):
     assert api(web, "/metrics").status_code == 401
     assert api(web, "/metrics", tokens["coordinator"]).status_code == 401   # a user's token is not it
@@ -160,13 +169,14 @@ def test_metrics_answer_only_the_metrics_token(web, tokens):
     assert r.status_code == 200 and "yhd_http_request_duration_seconds" in r.text
 
 
-def test_a_workers_metrics_port_answers_only_the_metrics_token(database):
+def test_a_workers_metrics_port_answers_only_the_metrics_token(database, tmp_path):
     port = free_port()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("PROMETHEUS_")},
            "ORG_ID": "region", "DATABASE_URL": database, "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",
            "YHD_DEMO_MODE": "1", "METRICS_PORT": str(port), "METRICS_TOKEN": METRICS_TOKEN}
+    log = open(tmp_path / "worker.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "services.reporting.worker", "relay"], env=env, cwd=PROJECT_ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}/metrics"
         eventually(lambda: requests.get(url, timeout=5).status_code, 60, what="the worker's metrics port")
@@ -176,4 +186,9 @@ def test_a_workers_metrics_port_answers_only_the_metrics_token(database):
         assert ok.status_code == 200 and "yhd_outbox_backlog" in ok.text
     finally:
         proc.terminate()
-        proc.wait(15)
+        try:
+            proc.wait(30)   # its relay may be waiting on the (unreachable) broker
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
