@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import logging
 import os
 import sys
 from functools import lru_cache
@@ -24,15 +23,14 @@ from .config import PROJECT_ROOT, Settings
 DEMO_KEYS_DIR = PROJECT_ROOT / "deploy" / "demo-keys"
 DEMO_MODE_VAR = "YHD_DEMO_MODE"
 MIN_SECRET_KEY_LENGTH = 32
-log = logging.getLogger(__name__)
 
 
 BOOT_ERROR = 3   # gunicorn's WORKER_BOOT_ERROR: the arbiter stops instead of booting the worker again
 
 
-class DemoSettingRefused(SystemExit):
-    """A demo setting outside demo mode: the process writes the one line to stderr and exits with 3
-    (gunicorn then stops as a whole instead of booting workers that cannot start)."""
+class SettingRefused(SystemExit):
+    """A setting the instance cannot start with (a demo one outside demo mode): the process writes the one
+    line to stderr and exits with 3 (gunicorn then stops as a whole instead of booting workers again)."""
 
     def __init__(self, line: str):
         self.line = f"refusing to start: {line}"
@@ -113,15 +111,15 @@ def refuse_demo_keys(settings: Settings, federation=None, env=None) -> None:
     ]
     for name, given, what, fallback in checks:
         if given is None and fallback is not None:
-            raise DemoSettingRefused(f"{name} is not set, so the public demo file {fallback} would be used; "
+            raise SettingRefused(f"{name} is not set, so the public demo file {fallback} would be used; "
                                      f"set {name} to {what}, or {DEMO_MODE_VAR}=1 for a demo")
         if given is not None and is_demo(given, federation):
-            raise DemoSettingRefused(f"{name}={given} is a public demo key (deploy/demo-keys); "
+            raise SettingRefused(f"{name}={given} is a public demo key (deploy/demo-keys); "
                                      f"set {name} to {what}, or {DEMO_MODE_VAR}=1 for a demo")
     from .metrics import metrics_token
     token = metrics_token(env)
     if token and "secret:" + hashlib.sha256(token.lower().encode()).hexdigest() in _demo_fingerprints(()):
-        raise DemoSettingRefused("METRICS_TOKEN is the public demo token (deploy/demo-keys/metrics-token); set "
+        raise SettingRefused("METRICS_TOKEN is the public demo token (deploy/demo-keys/metrics-token); set "
                                  f"METRICS_TOKEN (or METRICS_TOKEN_FILE) to a random value, or {DEMO_MODE_VAR}=1 "
                                  "for a demo")
 
@@ -133,9 +131,9 @@ def refuse_derived_session_secret(env=None) -> None:
         return
     secret = env.get("SECRET_KEY", "")
     if not secret:
-        raise DemoSettingRefused("SECRET_KEY is not set (a session secret derived from a key file is for demos "
+        raise SettingRefused("SECRET_KEY is not set (a session secret derived from a key file is for demos "
                                  f"only); set SECRET_KEY to a random value of at least {MIN_SECRET_KEY_LENGTH} "
                                  f"characters, or {DEMO_MODE_VAR}=1 for a demo")
     if len(secret) < MIN_SECRET_KEY_LENGTH:
-        raise DemoSettingRefused(f"SECRET_KEY is shorter than {MIN_SECRET_KEY_LENGTH} characters; set SECRET_KEY "
+        raise SettingRefused(f"SECRET_KEY is shorter than {MIN_SECRET_KEY_LENGTH} characters; set SECRET_KEY "
                                  f"to a longer random value (e.g. python -c 'import secrets;print(secrets.token_urlsafe(32))')")

@@ -26,7 +26,7 @@ from werkzeug.exceptions import HTTPException
 from . import broker, metrics
 from .context import ServiceContext
 from .db import is_transient, ping
-from .demo import demo_mode, refuse_derived_session_secret
+from .demo import SettingRefused, demo_mode, refuse_derived_session_secret
 from .logins import enable_address_limit
 from .errors import DomainError, Forbidden, problem
 from .progress import ConsumerProgress
@@ -241,7 +241,8 @@ def enable_browser_sessions(app: Flask) -> None:
     ctx = app.extensions["yhd"]
     samesite = os.environ.get("SESSION_COOKIE_SAMESITE", "Lax").strip().capitalize()
     if samesite not in ("Lax", "Strict", "None"):
-        raise SystemExit(f"SESSION_COOKIE_SAMESITE={samesite!r}: use Lax, Strict or None")
+        raise SettingRefused(f"SESSION_COOKIE_SAMESITE={samesite!r} is not a SameSite value; set it to Lax, Strict "
+                             "or None")
     app.config.update(
         SECRET_KEY=session_secret(ctx),
         SESSION_COOKIE_NAME=f"yhd-{ctx.settings.org_id}-{ctx.settings.service}",

@@ -69,6 +69,8 @@ CASES = {
     "demo pathway secret": ({"PATHWAY_SECRET_FILE": "copied-demo-pathway-secret"}, "PATHWAY_SECRET_FILE="),
     "session secret unset": ({"SECRET_KEY": None}, "SECRET_KEY is not set"),
     "session secret short": ({"SECRET_KEY": "lyhyt"}, "SECRET_KEY is shorter"),
+    "demo metrics token": ({"METRICS_TOKEN_FILE": str(DEMO / "metrics-token")}, "METRICS_TOKEN is the public demo"),
+    "no such SameSite": ({"SESSION_COOKIE_SAMESITE": "Sometimes"}, "SESSION_COOKIE_SAMESITE='Sometimes'"),
 }
 
 
@@ -79,8 +81,8 @@ def test_gunicorn_refuses_to_start_naming_the_setting(case, own, database, tmp_p
     code = g.run_to_exit(within=60)
     line = refusal(g.output())
     assert code != 0 and expected in line, (code, line)
-    assert "YHD_DEMO_MODE=1" in line or "SECRET_KEY" in expected
-    if "demo" in case:
+    assert "YHD_DEMO_MODE=1" in line or "SECRET_KEY" in expected or "SAMESITE" in expected
+    if "demo" in case and "key" in case:
         assert "public demo key" in line
 
 
