@@ -140,6 +140,7 @@ def free_stack(var: Path, fed: Federation, **layout) -> Stack:
 def running_stack(var: Path, healthy_within: float, **layout):
     """A launcher Stack on `var` and free ports, every service healthy: (stack, its description, database URLs)."""
     os.environ["YHD_QUIET"] = "1"
+    os.environ.setdefault("YHD_DEMO_MODE", "1")  # bench runs on the public demo keys
     os.environ.setdefault("YHD_KAFKA_LIBS", str(KAFKA_LIBS))
     var.mkdir(parents=True, exist_ok=True)
     stack = free_stack(var, federation(), **layout)

@@ -80,7 +80,7 @@ def app_env(tmp: Path, name: str, **extra) -> dict:
     metrics_dir = tmp / "metrics" / name
     metrics_dir.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROMETHEUS_")}
-    env.update(PROMETHEUS_MULTIPROC_DIR=str(metrics_dir), **extra)
+    env.update(PROMETHEUS_MULTIPROC_DIR=str(metrics_dir), YHD_DEMO_MODE="1", **extra)  # the demo keys
     return env
 
 

@@ -44,6 +44,7 @@ from .supervision import Backoff, EngineSupervisor
 
 ROLES = ("caseworker", "manager", "registrar", "admin")
 USER_FIELDS = ("username", "role", "token", "password")   # what var/stack.json tells of each demo user
+REPORTING_USER_FIELDS = USER_FIELDS + ("member_org",)
 
 
 def say(step: str, detail: str = "") -> None:
@@ -166,7 +167,8 @@ class Stack:
             eng = create_engine(sqlalchemy_url(url))
             with eng.begin() as conn:
                 for u in users[org_id]:
-                    upsert_user(conn, u["username"], u["role"], u["token"], u["display_name"], u.get("password"))
+                    upsert_user(conn, u["username"], u["role"], u["token"], u["display_name"], u.get("password"),
+                                u.get("member_org"))
             eng.dispose()
         say("Schemas migrated and users seeded")
         return urls
@@ -178,16 +180,36 @@ class Stack:
         orgs = list(self.federation.organisations) + [self.federation.reporting_org]
         orgs = [o for o in orgs if self.only is None or o in self.only or o == self.federation.reporting_org]
         for org_id in orgs:
-            if org_id in users:
-                continue
-            roles = ROLES if org_id != self.federation.reporting_org else ("manager", "admin")
-            users[org_id] = [{"username": f"{role}@{org_id}", "role": role, "token": new_token(),
-                              "display_name": f"Demo {role} ({org_id})"} for role in roles]
+            have = {u["username"] for u in users.setdefault(org_id, [])}
+            wanted = (self.reporting_users() if org_id == self.federation.reporting_org else
+                      [{"username": f"{role}@{org_id}", "role": role, "display_name": f"Demo {role} ({org_id})"}
+                       for role in ROLES])
+            users[org_id] = [u for u in users[org_id] if org_id != self.federation.reporting_org
+                             or u["username"] in {w["username"] for w in wanted}]   # not the old manager@region
+            users[org_id] += [{**u, "token": new_token()} for u in wanted if u["username"] not in have]
         for u in (u for org_users in users.values() for u in org_users):
             u.setdefault("password", secrets.token_urlsafe(12))  # also for users.json of earlier versions
         path.write_text(json.dumps(users, indent=2))
         path.chmod(0o600)
         return users
+
+    def reporting_users(self) -> list[dict]:
+        """Reporting's own users: the region's coordinator, its admin, and each organisation's manager
+        (who sees that organisation's rows only)."""
+        region = self.federation.reporting_org
+        return ([{"username": f"coordinator@{region}", "role": "coordinator", "display_name": "Demo coordinator"},
+                 {"username": f"admin@{region}", "role": "admin", "display_name": "Demo admin (reporting)"}]
+                + [{"username": f"manager.{org_id}@{region}", "role": "manager", "member_org": org_id,
+                    "display_name": f"Demo manager of {org_id} (reporting)"}
+                   for org_id in self.federation.organisations if self.only is None or org_id in self.only])
+
+    def metrics_token(self) -> str:
+        """The stack's METRICS_TOKEN (kept across runs in var/metrics-token): what /metrics asks for."""
+        path = self.var / "metrics-token"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(24))
+            path.chmod(0o600)
+        return path.read_text().strip()
 
     # -- processes -----------------------------------------------------------
     def child_env(self, org_id: str, svc: str, url: str, port: int) -> dict:
@@ -199,7 +221,9 @@ class Stack:
         env.update(ORG_ID=org_id, DATABASE_URL=url, KAFKA_BOOTSTRAP_SERVERS=self.kafka.bootstrap,
                    PROMETHEUS_MULTIPROC_DIR=str(metrics_dir), BIND=f"127.0.0.1:{port}",
                    WEB_CONCURRENCY=os.environ.get("YHD_WEB_WORKERS", "1"), PROC_NAME=f"yhd-{org_id}-{svc}",
-                   PYTHONUNBUFFERED="1", KAFKA_CLIENT_TIMEOUT_MS=os.environ.get("KAFKA_CLIENT_TIMEOUT_MS", "10000"))
+                   PYTHONUNBUFFERED="1", KAFKA_CLIENT_TIMEOUT_MS=os.environ.get("KAFKA_CLIENT_TIMEOUT_MS", "10000"),
+                   YHD_DEMO_MODE="1",  # the public demo keys, pathway secret and derived session secrets
+                   METRICS_TOKEN=self.metrics_token())
         fed = self.federation
         if org_id == fed.reporting_org:  # reporting's demo key (opens the person keys) and pseudonym secret
             for name, path in (("ENCRYPTION_KEY_FILE", fed.reporting_demo_encryption_key_file),
@@ -267,8 +291,9 @@ class Stack:
             o["services"][svc] = f"http://127.0.0.1:{port}"
         return {"broker": self.kafka.bootstrap, "database": self.pg.url(),
                 "reporting": f"http://127.0.0.1:{self.port(None, 'reporting')}", "orgs": orgs,
-                "reporting_users": [{k: u[k] for k in USER_FIELDS}
+                "reporting_users": [{k: u.get(k) for k in REPORTING_USER_FIELDS}
                                     for u in users[self.federation.reporting_org]],
+                "metrics_token": self.metrics_token(),
                 "pids": {"launcher": os.getpid(), **self.processes()}}
 
     def processes(self) -> dict[str, int]:
@@ -369,7 +394,8 @@ def main(argv=None) -> int:
     var = args.var.resolve()
     if args.reset:
         stop_earlier_run(var)  # before its data goes
-        for sub in ("postgres", "kafka", "logs", "metrics", "users.json", "demo-loaded", "stack.json"):
+        for sub in ("postgres", "kafka", "logs", "metrics", "metrics-token", "users.json", "demo-loaded",
+                    "stack.json"):
             target = var / sub
             if target.is_dir():
                 shutil.rmtree(target)

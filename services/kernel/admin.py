@@ -1,6 +1,7 @@
 """Administer an instance from the command line (production and compose): its users and its outbox.
 
     python -m services.kernel.admin add-user USERNAME ROLE [--display-name NAME] [--token T] [--password P]
+                                             [--member-org ORG]
     python -m services.kernel.admin outbox-quarantined
     python -m services.kernel.admin outbox-republish SEQ... | --all
     python -m services.kernel.admin outbox-drop SEQ
@@ -11,7 +12,9 @@ Uses DATABASE_URL (one service database of the organisation).
 --password the user can also log in to the pages (only a salted hash is
 stored); `--password -` reads it from the first line of standard input, which
 keeps it out of the process list and the shell history. Run it against each of
-the organisation's service databases that the user needs.
+the organisation's service databases that the user needs. At regional
+reporting, `--member-org ORG` makes a `manager` the manager of that
+organisation (who sees its rows only); a `coordinator` sees the whole region.
 
 The outbox commands deal with rows the relay quarantined because the broker
 refused them: `outbox-quarantined` lists them (and how many later rows of the
@@ -35,7 +38,7 @@ from .config import sqlalchemy_url
 def add_user(engine, args) -> int:
     token = args.token or new_token()
     with engine.begin() as conn:
-        upsert_user(conn, args.username, args.role, token, args.display_name, args.password)
+        upsert_user(conn, args.username, args.role, token, args.display_name, args.password, args.member_org)
     print(token)
     return 0
 
@@ -89,6 +92,8 @@ def parser() -> argparse.ArgumentParser:
                                      "service database of the organisation)")
     add.add_argument("--password", help="let the user log in to the pages with this password ('-': read it "
                                         "from standard input)")
+    add.add_argument("--member-org", help="at regional reporting: the organisation this user speaks for "
+                                          "(a manager sees that organisation's rows only)")
     add.set_defaults(run=add_user)
     sub.add_parser("outbox-quarantined", help="list the outbox rows the broker refused"
                    ).set_defaults(run=outbox_quarantined)

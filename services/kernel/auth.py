@@ -3,6 +3,10 @@
 An API call authenticates with `Authorization: Bearer <token>`; a browser logs in
 with a username and password (werkzeug's salted hash) and then carries a signed
 Flask session cookie. Either way `current_actor()` answers who is asking.
+
+Every page login attempt is logged (`login_attempt`: username tried, address, time, result); an account
+with too many recent failures is locked for a while (logins.Lockout). The session cookie names the
+user's session generation, which logout raises: the cookie, and every copy of it, then stops working.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from . import logins
 from .errors import Forbidden, Unauthorized
 from .tables import api_user
 
@@ -28,6 +33,7 @@ class Role(str, enum.Enum):
     MANAGER = "manager"
     REGISTRAR = "registrar"
     ADMIN = "admin"
+    COORDINATOR = "coordinator"   # regional reporting: the whole region's figures
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,7 @@ class Actor:
     display_name: str
     role: Role
     org_id: str
+    member_org: str | None = None   # at a regional instance: the one organisation this user speaks for
 
 
 def system_actor(org_id: str) -> Actor:
@@ -52,10 +59,12 @@ def new_token() -> str:
 
 
 def upsert_user(conn, username: str, role: str, token: str, display_name: str | None = None,
-                password: str | None = None) -> None:
-    """Create or update a user; a password (if given) lets the user log in to the pages."""
+                password: str | None = None, member_org: str | None = None) -> None:
+    """Create or update a user; a password (if given) lets the user log in to the pages; `member_org`: at a
+    regional instance, the organisation the user speaks for (e.g. its manager at reporting)."""
     Role(role)  # reject unknown roles
-    values = dict(username=username, role=role, token_hash=hash_token(token), display_name=display_name or username)
+    values = dict(username=username, role=role, token_hash=hash_token(token), display_name=display_name or username,
+                  member_org=member_org)
     if password is not None:
         if not password:
             raise ValueError("an empty password is not a password")
@@ -77,7 +86,7 @@ def _unknown_user_hash() -> str:
 
 
 def _actor(row, org_id: str) -> Actor:
-    return Actor(row.username, row.display_name, Role(row.role), org_id)
+    return Actor(row.username, row.display_name, Role(row.role), org_id, row.member_org)
 
 
 def actor_for_token(conn, org_id: str, token: str) -> Actor | None:
@@ -87,9 +96,10 @@ def actor_for_token(conn, org_id: str, token: str) -> Actor | None:
     return _actor(row, org_id)
 
 
-def _stamp(password_hash: str) -> str:
-    """Sessions remember this: a new password (or a re-seeded user) ends the older sessions."""
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+def _stamp(row) -> str:
+    """Sessions remember this: a new password (or a re-seeded user) and every logout (a new session
+    generation) end the older sessions."""
+    return hashlib.sha256(f"{row.password_hash}:{row.session_generation}".encode()).hexdigest()[:16]
 
 
 def actor_for_password(conn, org_id: str, username: str, password: str) -> tuple[Actor, str] | None:
@@ -100,21 +110,45 @@ def actor_for_password(conn, org_id: str, username: str, password: str) -> tuple
         return None
     if not check_password_hash(row.password_hash, password):
         return None
-    return _actor(row, org_id), _stamp(row.password_hash)
+    return _actor(row, org_id), _stamp(row)
 
 
 def actor_for_session(conn, org_id: str, username: str, stamp: str) -> Actor | None:
     row = conn.execute(select(api_user).where(api_user.c.username == username)).first()
-    if row is None or not row.password_hash or not secrets.compare_digest(_stamp(row.password_hash), stamp):
+    if row is None or not row.password_hash or not secrets.compare_digest(_stamp(row), stamp):
         return None
     return _actor(row, org_id)
 
 
+def end_sessions(conn, username: str) -> None:
+    """Every page session of the user signed so far ends (logout: a copied cookie stops working too)."""
+    conn.execute(api_user.update().where(api_user.c.username == username)
+                 .values(session_generation=api_user.c.session_generation + 1))
+
+
+def check_login(conn, org_id: str, username: str, password: str, address: str,
+                lockout: logins.Lockout | None = None) -> tuple[Actor, str] | None:
+    """actor_for_password behind the per-account lockout, the attempt logged (never the password).
+    Raises TooManyAttempts while the account is locked, without checking the password."""
+    lockout = lockout or logins.Lockout.from_env()
+    now = logins.now_utc()
+    until = lockout.locked_until(conn, username, now)
+    if until is not None:
+        logins.record(conn, username, address, logins.LOCKED)
+        conn.commit()
+        raise lockout.refusal(until, now)
+    found = actor_for_password(conn, org_id, username, password)
+    logins.record(conn, username, address, logins.OK if found else logins.FAILED)
+    conn.commit()
+    return found
+
+
 def log_in(username: str, password: str) -> Actor | None:
-    """Check the password against this instance's own database and start a session."""
+    """Check the password against this instance's own database and start a session (TooManyAttempts
+    while the account is locked)."""
     ctx = current_app.extensions["yhd"]
     with ctx.engine.connect() as conn:
-        found = actor_for_password(conn, ctx.settings.org_id, username.strip(), password)
+        found = check_login(conn, ctx.settings.org_id, username.strip()[:100], password, logins.client_address())
     if found is None:
         return None
     actor, stamp = found
@@ -129,6 +163,16 @@ def log_in(username: str, password: str) -> Actor | None:
 
 
 def log_out() -> None:
+    """End the session here and on the server: the user's session generation moves on."""
+    username, org = session.get("user"), session.get("org")
+    ctx = current_app.extensions["yhd"]
+    if username and org == ctx.settings.org_id:
+        with ctx.engine.begin() as conn:
+            end_sessions(conn, username)
+    _forget_session()
+
+
+def _forget_session() -> None:
     lang = session.get("lang")
     session.clear()
     if lang:
@@ -180,7 +224,7 @@ def _actor_from_session() -> Actor:
     with ctx.engine.connect() as conn:
         actor = actor_for_session(conn, ctx.settings.org_id, username, stamp)
     if actor is None:
-        log_out()
+        _forget_session()
         raise Unauthorized("The session has ended; log in again.", code="session-ended")
     return actor
 

@@ -26,6 +26,8 @@ from werkzeug.exceptions import HTTPException
 from . import broker, metrics
 from .context import ServiceContext
 from .db import is_transient, ping
+from .demo import SettingRefused, demo_mode, refuse_derived_session_secret
+from .logins import enable_address_limit
 from .errors import DomainError, Forbidden, problem
 from .progress import ConsumerProgress
 from .outbox import outbox_check
@@ -107,8 +109,16 @@ def create_base_app(ctx: ServiceContext, *, title: str, description: str = "",
         return problem_response(503, "Service unavailable", f"health checks failed: {checks}", "unhealthy",
                                 checks=checks)
 
+    metrics_token = metrics.metrics_token()
+
     @app.get("/metrics")
     def metrics_endpoint():
+        refused = metrics.refusal(request.headers.get("Authorization", ""), metrics_token)
+        if refused:
+            status, code, detail = refused
+            resp = problem_response(status, "Forbidden" if status == 403 else "Authentication required", detail, code)
+            resp.headers["WWW-Authenticate"] = "Bearer"
+            return resp
         body, content_type = metrics.render()
         return Response(body, content_type=content_type)
 
@@ -136,6 +146,9 @@ def create_base_app(ctx: ServiceContext, *, title: str, description: str = "",
             extra["errors"] = data["messages"]
             detail = "The request did not pass validation; see 'errors' for each field."
             return problem_response(e.code, "Invalid input", detail, "invalid", **extra)
+        if e.code == 429:   # the address limit of logins.enable_address_limit
+            return problem_response(429, "Too many attempts", "Too many failed authentications from this "
+                                    "address; wait and try again (see Retry-After).", "too-many-attempts")
         return problem_response(e.code or 500, e.name, e.description or e.name,
                                 e.name.lower().replace(" ", "-"))
 
@@ -156,6 +169,7 @@ def create_base_app(ctx: ServiceContext, *, title: str, description: str = "",
         return problem_response(500, "Internal server error", "An unexpected error occurred; it has been logged.",
                                 "internal")
 
+    enable_address_limit(app)
     return app, api
 
 
@@ -177,14 +191,16 @@ FORM_MIMETYPES = {"application/x-www-form-urlencoded", "multipart/form-data", "t
 
 
 def session_secret(ctx: ServiceContext) -> bytes:
-    """SECRET_KEY from the environment, else derived from the organisation's signing key file, so that
-    every worker process of the instance (and every restart) signs sessions alike."""
+    """SECRET_KEY from the environment; in demo mode only, else derived from the organisation's signing key
+    file, so that every worker process of the instance (and every restart) signs sessions alike."""
+    refuse_derived_session_secret()
     if os.environ.get("SECRET_KEY"):
         return os.environ["SECRET_KEY"].encode()
     key_file = ctx.settings.signing_key_file
     if key_file is None:
         org = ctx.federation.get(ctx.settings.org_id)
-        key_file = org.demo_signing_key_file if org else None
+        # regional reporting has no key of its own in the federation file: the demo pathway secret then
+        key_file = org.demo_signing_key_file if org else ctx.federation.demo_pathway_secret_file
     if key_file is None or not Path(key_file).exists():
         log.warning("neither SECRET_KEY nor a signing key file: page sessions last only as long as this process")
         return secrets.token_bytes(32)
@@ -213,15 +229,25 @@ def check_csrf() -> None:
                         code="csrf-failed")
 
 
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    return default if not value else value in ("1", "true", "yes", "on")
+
+
 def enable_browser_sessions(app: Flask) -> None:
     """Signed cookie sessions (a cookie name per organisation and service: browsers share cookies across
-    ports) and the CSRF check before every request."""
+    ports) and the CSRF check before every request. The cookie is `Secure` (sent over TLS only) unless
+    demo mode is on or SESSION_COOKIE_SECURE=false; SameSite is SESSION_COOKIE_SAMESITE (default Lax)."""
     ctx = app.extensions["yhd"]
+    samesite = os.environ.get("SESSION_COOKIE_SAMESITE", "Lax").strip().capitalize()
+    if samesite not in ("Lax", "Strict", "None"):
+        raise SettingRefused(f"SESSION_COOKIE_SAMESITE={samesite!r} is not a SameSite value; set it to Lax, Strict "
+                             "or None")
     app.config.update(
         SECRET_KEY=session_secret(ctx),
         SESSION_COOKIE_NAME=f"yhd-{ctx.settings.org_id}-{ctx.settings.service}",
-        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE", "").lower() == "true",
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE=samesite,
+        SESSION_COOKIE_SECURE=_flag("SESSION_COOKIE_SECURE", not demo_mode()),
         PERMANENT_SESSION_LIFETIME=timedelta(hours=float(os.environ.get("SESSION_HOURS", 10))),
     )
     app.before_request(check_csrf)

@@ -2,14 +2,20 @@
 
 With PROMETHEUS_MULTIPROC_DIR set (gunicorn with several workers, or a
 relay/consumer process beside the web process of the same instance), every
-process writes its samples there and `/metrics` aggregates them.
+process writes its samples there and `/metrics` aggregates them. Reading
+`/metrics` takes the bearer token METRICS_TOKEN (see `refusal`).
 """
 from __future__ import annotations
 
+import hmac
+import json
 import os
+import threading
 
 from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram,
                                generate_latest, multiprocess, REGISTRY)
+
+from .errors import problem
 
 REQUEST_LATENCY = Histogram(
     "yhd_http_request_duration_seconds", "HTTP request latency", ["method", "endpoint", "status"],
@@ -46,3 +52,58 @@ def render() -> tuple[bytes, str]:
     else:
         registry = REGISTRY
     return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+# -- who may read /metrics ---------------------------------------------------------------------------
+# Every /metrics (the web process's and a worker's METRICS_PORT) answers only a bearer token equal to
+# METRICS_TOKEN (or the contents of METRICS_TOKEN_FILE); without one configured it answers 403.
+
+def metrics_token(env=None) -> str | None:
+    env = os.environ if env is None else env
+    if env.get("METRICS_TOKEN"):
+        return env["METRICS_TOKEN"].strip()
+    if env.get("METRICS_TOKEN_FILE"):
+        with open(env["METRICS_TOKEN_FILE"], encoding="utf-8") as f:
+            return f.read().strip() or None
+    return None
+
+
+def refusal(authorization: str, token: str | None) -> tuple[int, str, str] | None:
+    """None when the Authorization header may read the metrics; else (status, code, detail)."""
+    if not token:
+        return 403, "metrics-token-unset", "Set METRICS_TOKEN (or METRICS_TOKEN_FILE) to read the metrics."
+    sent = authorization[7:].strip() if authorization.startswith("Bearer ") else ""
+    if not hmac.compare_digest(sent.encode(), token.encode()):
+        return 401, "metrics-token", "Send the metrics token as 'Authorization: Bearer <METRICS_TOKEN>'."
+    return None
+
+
+def serve(port: int, addr: str = "0.0.0.0") -> None:
+    """A worker's own /metrics on `port` (containers), behind the same token, in a daemon thread."""
+    from prometheus_client import make_wsgi_app
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+    from socketserver import ThreadingMixIn
+
+    token, metrics_app = metrics_token(), make_wsgi_app()
+
+    def guarded(environ, start_response):
+        refused = refusal(environ.get("HTTP_AUTHORIZATION", ""), token)
+        if refused is None:
+            return metrics_app(environ, start_response)
+        status, code, detail = refused
+        body = json.dumps(problem(status, "Forbidden" if status == 403 else "Authentication required", detail,
+                                  code, instance="/metrics")).encode()
+        start_response(f"{status} {'Forbidden' if status == 403 else 'Unauthorized'}",
+                       [("Content-Type", "application/problem+json"), ("Content-Length", str(len(body))),
+                        ("WWW-Authenticate", "Bearer")])
+        return [body]
+
+    class Server(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    httpd = make_server(addr, port, guarded, Server, handler_class=Quiet)
+    threading.Thread(target=httpd.serve_forever, name="metrics", daemon=True).start()

@@ -56,6 +56,23 @@ api_user = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("password_hash", String(255)),   # browser login (werkzeug hash); NULL: API token only
+    # raised at every logout: the page sessions of the user signed before it end (a copied cookie too)
+    Column("session_generation", Integer, nullable=False, server_default=text("0")),
+    # a regional instance's user who speaks for one member organisation (e.g. its manager at reporting)
+    Column("member_org", String(100)),
+)
+
+# Every page login attempt: the username tried, the client address and the result (never the password).
+# The per-account lockout counts the failures here, so it holds across every process of the instance.
+login_attempt = Table(
+    "login_attempt", metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("username", String(100), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("result", String(20), nullable=False),   # ok, failed, locked (refused unchecked during a lockout)
+    Index("login_attempt_username_at", "username", "at"),
+    Index("login_attempt_at", "at"),
 )
 
 access_log = Table(

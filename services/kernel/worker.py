@@ -25,6 +25,7 @@ from .config import Settings
 from .consumer import ConsumerRunner, Handlers, ReplayWindow
 from .context import ServiceContext, build_context
 from .db import UnitOfWork
+from .demo import refuse_demo_keys
 from .recovery import ClusterWatch
 from .relay import Relay
 
@@ -68,6 +69,7 @@ def setup_logging():
 
 def context_for(defn: ServiceDefinition, settings: Settings | None = None, **kw) -> ServiceContext:
     settings = settings or Settings.from_env(defn.name)
+    refuse_demo_keys(settings)   # the one check of the keys and secrets, for web and worker processes alike
     return build_context(settings, uow_class=defn.uow_class, migrations=defn.migrations, **kw)
 
 
@@ -100,9 +102,9 @@ def main(defn: ServiceDefinition, argv=None) -> None:
     args = parser.parse_args(argv)
     setup_logging()
     ctx = context_for(defn)
-    if os.environ.get("METRICS_PORT"):  # containers: the worker serves its own /metrics
-        from prometheus_client import start_http_server
-        start_http_server(int(os.environ["METRICS_PORT"]))
+    if os.environ.get("METRICS_PORT"):  # containers: the worker serves its own /metrics (METRICS_TOKEN)
+        from .metrics import serve
+        serve(int(os.environ["METRICS_PORT"]))
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

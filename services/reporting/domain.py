@@ -1,15 +1,21 @@
-"""Reporting's domain is the indicator maths: counts, suppression of small counts, and the second
-pseudonym under which reporting alone recognises a young person across organisations."""
+"""Reporting's domain is the indicator maths: counts, suppression of small counts, who sees which
+rows, and the second pseudonym under which reporting alone recognises a young person across
+organisations."""
 from __future__ import annotations
 
 import hashlib
 import hmac
 import re
 
-from services.kernel.errors import Rejected
+from services.kernel.errors import Forbidden, Rejected
 
 SUPPRESSION_THRESHOLD = 5  # counts 1..4 of people-related facts are shown as "<5"
-PEOPLE_EVENTS = {"referral.requested", "attendance.encounter-recorded"}
+# Every event is about people (a referral, a consent, an encounter each concern a young person) except
+# the catalogue's, which are about services: a new kind of event is suppressed until it is named here.
+NOT_ABOUT_PEOPLE = ("catalogue.",)
+
+REGION_WIDE_ROLES = {"coordinator", "admin"}   # the region's coordinator (and the instance's admin)
+ORGANISATION_ROLES = {"manager"}               # an organisation's manager: that organisation's rows only
 
 
 def suppress(count: int, threshold: int = SUPPRESSION_THRESHOLD) -> int | str:
@@ -17,19 +23,49 @@ def suppress(count: int, threshold: int = SUPPRESSION_THRESHOLD) -> int | str:
     return f"<{threshold}" if 0 < count < threshold else count
 
 
+def about_people(name: str) -> bool:
+    return not name.startswith(NOT_ABOUT_PEOPLE)
+
+
+def shown(name: str, count: int) -> int | str:
+    """A count as reporting may show it: suppressed when it counts people."""
+    return suppress(count) if about_people(name) else count
+
+
 def event_name(event_type: str) -> str:
     """fi.yhdistamo.referral.requested.v2 -> referral.requested"""
     return event_type.removeprefix("fi.yhdistamo.").rsplit(".v", 1)[0]
 
 
-def count_table(rows: list[dict]) -> dict:
-    """{org: {event name: shown count}} with people-related counts suppressed."""
-    table: dict[str, dict[str, int | str]] = {}
+def viewer_scope(role: str, member_org: str | None) -> str | None:
+    """Whose rows a user of reporting sees: None for the whole region, else the one organisation's id."""
+    if role in REGION_WIDE_ROLES:
+        return None
+    if role in ORGANISATION_ROLES and member_org:
+        return member_org
+    if role in ORGANISATION_ROLES:
+        raise Forbidden("This manager is not assigned to an organisation at reporting.", code="no-organisation")
+    raise Forbidden(f"Role '{role}' does not see reporting; a coordinator or an organisation's manager does.")
+
+
+def count_table(rows: list[dict], org: str | None = None) -> dict:
+    """{org: {event name: shown count}} with people-related counts suppressed; `org`: only its rows."""
+    totals: dict[str, dict[str, int]] = {}
+    for r in rows:
+        if org is None or r["org_id"] == org:
+            by_name = totals.setdefault(r["org_id"], {})
+            name = event_name(r["event_type"])
+            by_name[name] = by_name.get(name, 0) + r["count"]   # versions of one event add up
+    return {o: {name: shown(name, n) for name, n in counts.items()} for o, counts in totals.items()}
+
+
+def region_table(rows: list[dict]) -> dict:
+    """{event name: shown count} over the whole region: the public aggregate, suppressed like the rest."""
+    totals: dict[str, int] = {}
     for r in rows:
         name = event_name(r["event_type"])
-        n = r["count"]
-        table.setdefault(r["org_id"], {})[name] = suppress(n) if name in PEOPLE_EVENTS else n
-    return table
+        totals[name] = totals.get(name, 0) + r["count"]
+    return {name: shown(name, n) for name, n in sorted(totals.items())}
 
 
 PATHWAY_KEY = re.compile(r"^pk1-[0-9a-f]{40}$")
@@ -58,9 +94,10 @@ def pseudonym(pathway_key: str, secret: bytes) -> str:
     return "rp1-" + hmac.new(secret, pathway_key.encode(), hashlib.sha256).hexdigest()[:40]
 
 
-def people_table(rows: list[dict]) -> dict:
+def people_table(rows: list[dict], org: str | None = None) -> dict:
     """Young people referred, each counted once across organisations, and per referring organisation;
-    1–4 shown as "<5"."""
+    1–4 shown as "<5". `org`: only the people that organisation referred."""
+    rows = [r for r in rows if org is None or r["org_id"] == org]
     total = len({r["pseudonym"] for r in rows})
     per_org: dict[str, int] = {}
     for r in rows:

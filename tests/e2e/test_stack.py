@@ -24,6 +24,10 @@ def test_stack_json_describes_every_organisation_and_every_url_is_healthy(stack)
     for org in stack.desc["orgs"].values():
         assert set(org["services"]) == {"referrals", "catalogue", "attendance"}
         assert {u["role"] for u in org["users"]} == {"caseworker", "manager", "registrar", "admin"}
+    reporting = {u["username"]: (u["role"], u["member_org"]) for u in stack.desc["reporting_users"]}
+    assert reporting["coordinator@region"] == ("coordinator", None)
+    assert {reporting[f"manager.{org}@region"] for org in stack.desc["orgs"]} == {
+        ("manager", org) for org in stack.desc["orgs"]}
     consumers = {stack.desc["reporting"]} | {u for o in stack.desc["orgs"].values()
                                              for svc, u in o["services"].items() if svc != "attendance"}
     for url in stack.urls():
@@ -40,7 +44,10 @@ def hsds(stack, org, path, **params):
 
 
 def counts(stack) -> dict:
-    return stack.request("GET", stack.desc["reporting"] + "/api/v1/counts").json()
+    """Reporting's counts as the region's coordinator sees them."""
+    r = stack.request("GET", stack.desc["reporting"] + "/api/v1/counts", token=stack.token("region", "coordinator"))
+    assert r.status_code == 200, r.text
+    return r.json()
 
 
 def test_demo_catalogue_is_searchable_across_the_federation(stack):
@@ -169,8 +176,12 @@ def test_attendance_encounter_flows_to_reporting(stack):
         "kind": "group", "anonymous": True, "participants": 7, "occurred_at": "2026-11-23T14:00:00+02:00"})
     assert r.status_code == 201, r.text
     eventually(lambda: counts(stack).get("oulu-parish", {}).get("attendance.encounter-recorded"))
-    page = stack.request("GET", stack.desc["reporting"] + "/")
-    assert page.status_code == 200 and "Alueellinen seuranta" in page.text
+    page = stack.request("GET", stack.desc["reporting"] + "/public")   # the dashboard itself needs a login
+    assert page.status_code == 200 and "Alueen julkiset luvut" in page.text
+    assert stack.request("GET", stack.desc["reporting"] + "/api/v1/counts").status_code == 401
+    public = stack.request("GET", stack.desc["reporting"] + "/api/v1/public/counts").json()
+    shown = public["attendance.encounter-recorded"]      # people: 1-4 would be "<5"
+    assert shown == "<5" or (isinstance(shown, int) and shown >= 5), shown
 
 
 def test_reporting_counts_the_demo_referrals_people_under_its_own_pseudonym(stack):
@@ -187,7 +198,8 @@ def test_openapi_docs_and_metrics_are_served(stack):
         assert spec["openapi"].startswith("3.") and spec["paths"]
     assert "swagger-ui" in stack.call("odl", "referrals", "GET", "/docs", None).text
     assert stack.call("odl", "referrals", "GET", "/docs/static/swagger-ui-bundle.js", None).status_code == 200
-    metrics = stack.call("odl", "catalogue", "GET", "/metrics", None).text
+    assert stack.call("odl", "catalogue", "GET", "/metrics", None).status_code == 401   # without the token
+    metrics = stack.request("GET", stack.url("odl", "catalogue", "/metrics"), token=stack.desc["metrics_token"]).text
     for name in ("yhd_http_request_duration_seconds_bucket", "yhd_events_published_total",
                  "yhd_events_consumed_total", "yhd_outbox_backlog"):
         assert name in metrics, name

@@ -159,7 +159,8 @@ class Pages:
 
     def refusal(self, e: DomainError) -> str:
         """A refused use case, in the user's language."""
-        return self.message(e.status, e.code, **self.refusal_params(e))
+        plain = {k: v for k, v in e.extra.items() if isinstance(v, (str, int))}   # e.g. minutes to wait
+        return self.message(e.status, e.code, **{**plain, **self.refusal_params(e)})
 
     def error_page(self, status: int, message: str):
         return render_template("kit/error.html", layout=self.layout, message=message), status

@@ -10,6 +10,7 @@ from flask import current_app, flash, g, redirect, request, url_for
 from services.kernel.auth import Role
 from services.kernel.errors import DomainError, Unauthorized
 from services.kernel.pages import Pages, showing, texts  # noqa: F401  (showing: for the views)
+from services.kernel.pages.login import safe_next
 
 CATALOGUE = texts(Path(__file__).parent / "messages.json")
 CASEWORK = (Role.CASEWORKER, Role.MANAGER)
@@ -68,13 +69,6 @@ def day(value: datetime, *, last: bool = False) -> str:
 def options(kind: str, values) -> list[tuple[str, str]]:
     """(value, text) pairs for a select or checkboxes, each value's text from the catalogue."""
     return [(v, t(f"{kind}.{v}")) for v in values]
-
-
-def safe_next(target: str | None) -> str | None:
-    """Only a path of this site may be a place to return to after login."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
 
 
 @bp.context_processor

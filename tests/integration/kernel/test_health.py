@@ -17,7 +17,8 @@ ODL = Actor("caseworker@odl", "Demo", Role.MANAGER, "odl")
 
 
 def test_healthz_turns_503_naming_the_partition_while_the_consumer_stays_behind(instance, new_database, kafka,
-                                                                                topic_prefix):
+                                                                                topic_prefix, monkeypatch):
+    monkeypatch.setenv("METRICS_TOKEN", "health-test-metrics-token")
     url = new_database("social_catalogue").replace("postgresql://", "postgresql+psycopg://")
     app = create_app(Settings(org_id="oulu-social", service="catalogue", database_url=url,
                               kafka_bootstrap_servers=kafka.bootstrap, topic_prefix=topic_prefix,
@@ -35,7 +36,8 @@ def test_healthz_turns_503_naming_the_partition_while_the_consumer_stays_behind(
     assert r.headers["Content-Type"].startswith("application/problem+json")
     assert "stalled" in r.get_json()["checks"]["consumer"] and f"{topic_prefix}yhd.catalogue/" in r.get_json()[
         "checks"]["consumer"]
-    assert 'yhd_consumer_stalled_seconds{' in web.get("/metrics").get_data(as_text=True)
+    metrics = web.get("/metrics", headers={"Authorization": "Bearer health-test-metrics-token"})
+    assert 'yhd_consumer_stalled_seconds{' in metrics.get_data(as_text=True)
 
     social = make_instance(catalogue.DEFINITION, "oulu-social", url, kafka.bootstrap, topic_prefix)
     try:

@@ -416,6 +416,25 @@ def test_prometheus_scrapes_every_web_and_worker_container(services, prometheus_
     assert mounts.get("/etc/prometheus/prometheus.yml") == "./deploy/prometheus/prometheus.yml"
 
 
+def test_prometheus_sends_the_metrics_token_every_service_asks_for(services):
+    """Every /metrics answers only METRICS_TOKEN: each app container reads it from a file, and Prometheus
+    sends the same file's contents as its bearer token for every job that scrapes a Yhdistämö process."""
+    config = yaml.safe_load(PROMETHEUS_FILE.read_text(encoding="utf-8"))
+    mounts = dict((t, h) for h, t in bind_mounts(services["prometheus"]))
+    for job in config["scrape_configs"]:
+        if job["job_name"] == "prometheus":
+            continue
+        auth = job.get("authorization")
+        assert auth and auth["type"] == "Bearer", job["job_name"]
+        token_host_file = mounts[auth["credentials_file"]]
+    for name, service in services.items():
+        if is_web(service) or worker_role(service):
+            env = service.get("environment", {})
+            assert repo_path(env["METRICS_TOKEN_FILE"]) == (ROOT / token_host_file).resolve(), name
+            if worker_role(service):   # its healthcheck reads its /metrics with the token
+                assert "METRICS_TOKEN_FILE" in " ".join(service["healthcheck"]["test"]), name
+
+
 def test_grafana_provisioning_and_dashboard(services):
     from prometheus_client.metrics import MetricWrapperBase
     from services.kernel import metrics
