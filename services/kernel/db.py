@@ -63,11 +63,27 @@ class AccessLog:
             username=actor.username, org_id=actor.org_id or self.org_id, role=getattr(actor.role, "value", actor.role),
             subject=str(subject), action=action, purpose=purpose, result=result))
 
-    def for_subjects(self, subjects: list[str]) -> list[dict]:
+    def record_each(self, actor, subjects, action: str, purpose: str | None = None) -> None:
+        """One read that showed several people: a row per subject (each once), so that asking about one
+        person finds it; a read that showed nobody still leaves one row, without a subject."""
+        from .tables import access_log
+        role = getattr(actor.role, "value", actor.role)
+        rows = [dict(username=actor.username, org_id=actor.org_id or self.org_id, role=role, subject=s,
+                     action=action, purpose=purpose, result="ok") for s in dict.fromkeys(map(str, subjects))]
+        self.conn.execute(access_log.insert(), rows or [dict(username=actor.username, org_id=actor.org_id or
+                          self.org_id, role=role, subject=None, action=action, purpose=purpose, result="ok")])
+
+    def for_subjects(self, subjects: list[str], newest: int | None = None) -> list[dict]:
+        """The rows about these subjects, oldest first (with `newest`: only that many of the latest)."""
         from sqlalchemy import select
         from .tables import access_log
-        rows = self.conn.execute(select(access_log).where(access_log.c.subject.in_(subjects))
-                                 .order_by(access_log.c.at, access_log.c.id))
+        q = select(access_log).where(access_log.c.subject.in_(subjects))
+        if newest is not None:
+            latest = q.order_by(access_log.c.at.desc(), access_log.c.id.desc()).limit(newest).subquery()
+            q = select(latest)
+            rows = self.conn.execute(q.order_by(latest.c.at, latest.c.id))
+        else:
+            rows = self.conn.execute(q.order_by(access_log.c.at, access_log.c.id))
         return [dict(r._mapping) for r in rows]
 
 
