@@ -61,7 +61,7 @@ class AccessLog:
         from .tables import access_log
         self.conn.execute(access_log.insert(), dict(
             username=actor.username, org_id=actor.org_id or self.org_id, role=getattr(actor.role, "value", actor.role),
-            subject=str(subject), action=action, purpose=purpose, result=result))
+            subject=None if subject is None else str(subject), action=action, purpose=purpose, result=result))
 
     def record_each(self, actor, subjects, action: str, purpose: str | None = None) -> None:
         """One read that showed several people: a row per subject (each once), so that asking about one

@@ -36,7 +36,7 @@ def register_client(body):
 @bp.doc(security=SECURITY)
 def list_clients(args):
     return service.list_clients(new_uow, current_actor(), args.get("search"), args["per_page"],
-                                (args["page"] - 1) * args["per_page"], purpose=purpose())
+                                (args["page"] - 1) * args["per_page"], purpose=purpose())[0]
 
 
 @bp.get("/clients/<uuid:client_id>")

@@ -46,6 +46,17 @@ ROUTE_ACTIONS = {
     "pages.record_outcome": "referral.outcome",
 }
 
+# Every action an access-log row of this service can name (the pages translate each: access-action.*).
+ACTIONS = frozenset({
+    "client.create", "client.read", "client.list", "client.report",
+    "consent.list", "consent.record", "consent.withdraw",
+    "referral.send", "referral.read", "referral.list", "referral.history.read", "referral.outcome",
+    "referral.accept", "referral.reject", "referral.start", "referral.hold", "referral.complete", "referral.fail",
+    "referral.cancel", "referral.restrict", "inbox.read",
+    "page.inbox.view", "page.clients.list", "page.client.view", "page.client.report", "page.referral.new",
+    "page.referrals.list", "page.referral.view",
+})
+
 
 def subject_of_request() -> str | None:
     """Whose data the refused address is about, when it names one."""

@@ -3,7 +3,9 @@ from marshmallow import Schema, fields, validate
 from services.kernel.schemas import Day, StrictSchema, Timestamp
 
 from .domain import (CATEGORIES, GENDERS, LANGUAGES, METHODS, OUTCOME_POINTS, OUTCOMES, PURPOSES, REASONS, Decision,
-                     State)
+                     Direction, State)
+
+CONSENT_STATUSES = ["valid", "not-yet-valid", "expired", "withdrawn", "denied"]
 
 ALL_REASONS = sorted({r for rs in REASONS.values() for r in rs})
 
@@ -63,7 +65,7 @@ class ConsentOut(Schema):
     recipient_org = fields.String()
     categories = fields.List(fields.String())
     purpose = fields.String()
-    decision = fields.Function(lambda c: c.decision.value)
+    decision = fields.Enum(Decision, by_value=True)
     valid_from = fields.DateTime()
     valid_until = fields.DateTime()
     method = fields.String()
@@ -71,7 +73,7 @@ class ConsentOut(Schema):
     recorded_at = fields.DateTime()
     withdrawn_at = fields.DateTime(allow_none=True)
     withdrawn_by = fields.String(allow_none=True)
-    status = fields.Function(lambda c: c.status())
+    status = fields.Function(lambda c: c.status(), metadata={"type": "string", "enum": CONSENT_STATUSES})
 
 
 class ClientDetailOut(ClientOut):
@@ -107,11 +109,11 @@ class OutcomeIn(StrictSchema):
 
 class ReferralOut(Schema):
     id = fields.UUID()
-    box = fields.Function(lambda r: r.direction.value)
+    box = fields.Enum(Direction, by_value=True, attribute="direction")
     from_org = fields.String()
     to_org = fields.String()
     service_id = fields.UUID()
-    state = fields.Function(lambda r: r.status.value)
+    state = fields.Enum(State, by_value=True, attribute="status")
     age_band = fields.String()
     gender = fields.String()
     categories = fields.List(fields.String())
@@ -172,11 +174,10 @@ class ClientRefOut(Schema):
 
 class ReferralDetailOut(Schema):
     referral = fields.Nested(ReferralOut)
-    personal = fields.Function(lambda v: PersonalOut().dump(v["referral"].personal) if v["referral"].personal
-                               else None, allow_none=True,
-                               metadata={"description": "Receiver: the consented data (null once restricted)"})
-    restricted_at = fields.Function(lambda v: v["referral"].restricted_at, allow_none=True)
-    reason_text = fields.Function(lambda v: v["referral"].reason_text, allow_none=True)
+    personal = fields.Nested(PersonalOut, attribute="referral.personal", allow_none=True,
+                             metadata={"description": "Receiver: the consented data (null once restricted)"})
+    restricted_at = fields.DateTime(attribute="referral.restricted_at", allow_none=True)
+    reason_text = fields.String(attribute="referral.reason_text", allow_none=True)
     client = fields.Nested(ClientRefOut, allow_none=True, metadata={"description": "Sender: the local client"})
     service_name = fields.String(allow_none=True)
     history = fields.List(fields.Nested(HistoryOut))

@@ -84,12 +84,14 @@ def client_overview(uow_factory, actor: Actor, client_id, *, purpose=None, logge
 
 
 def list_clients(uow_factory, actor: Actor, search: str | None, limit: int, offset: int, *, purpose=None,
-                 logged_as="client.list"):
+                 logged_as="client.list") -> tuple[list[Client], bool]:
+    """A page of clients, and whether there are more; each listed client is a read (names are client data)."""
     with uow_factory() as uow:
-        clients = uow.clients.list(search, limit, offset)
-        uow.access_log.record_each(actor, [f"client:{c.id}" for c in clients], logged_as, purpose)
+        clients = uow.clients.list(search, limit + 1, offset)
+        shown = clients[:limit]
+        uow.access_log.record_each(actor, [f"client:{c.id}" for c in shown], logged_as, purpose)
         uow.commit()
-    return clients
+    return shown, len(clients) > limit
 
 
 # -- consent -------------------------------------------------------------------

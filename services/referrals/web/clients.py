@@ -26,9 +26,9 @@ def page_number() -> int:
 def clients():
     search = request.args.get("search", "").strip()[:100]
     page = page_number()
-    found = service.list_clients(new_uow, current_actor(), search or None, PER_PAGE + 1, (page - 1) * PER_PAGE,
-                                 purpose=PURPOSE, logged_as="page.clients.list")
-    return render("clients.html", active="clients", clients=found[:PER_PAGE], more=len(found) > PER_PAGE,
+    found, more = service.list_clients(new_uow, current_actor(), search or None, PER_PAGE, (page - 1) * PER_PAGE,
+                                       purpose=PURPOSE, logged_as="page.clients.list")
+    return render("clients.html", active="clients", clients=found, more=more,
                   page=page, search=search)
 
 

@@ -20,7 +20,8 @@ def home():
     actor = current_actor()
     if actor.role == Role.REGISTRAR:
         return render("registrar.html", active="home", client="", errors={})
-    inbox = service.inbox(new_uow, actor, purpose=PURPOSE, logged_as="page.inbox.view")
+    inbox = service.inbox(new_uow, actor, notes_shown=0, purpose=PURPOSE,   # the page shows no notifications
+                          logged_as="page.inbox.view")
     return render("inbox.html", active="home", inbox=inbox, names=service_names())
 
 
