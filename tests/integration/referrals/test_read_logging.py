@@ -448,8 +448,23 @@ def expected_rows(side, role, expected) -> list[tuple]:
     return sorted(rows, key=repr)
 
 
+@pytest.fixture(scope="module")
+def openapi(world) -> dict:
+    return world.odl.app.test_client().get("/openapi.json").get_json()
+
+
+def assert_true_to_openapi(app, spec, resp):
+    """An API answer is what the instance's own OpenAPI document says it is (JSON Schema 2020-12)."""
+    import jsonschema
+    rule, _ = app.url_map.bind("localhost").match(resp.request.path, method=resp.request.method, return_rule=True)
+    path = re.sub(r"<(?:[a-z]+(?:\([^)]*\))?:)?([a-z_]+)>", r"{\1}", rule.rule)
+    declared = spec["paths"][path][resp.request.method.lower()]["responses"][str(resp.status_code)]
+    schema = declared["content"]["application/json"]["schema"]
+    jsonschema.Draft202012Validator({**schema, "components": spec["components"]}).validate(resp.get_json())
+
+
 @pytest.mark.parametrize("endpoint,fn", [(e, f) for e, f, _ in ALL_CASES], ids=[f.__name__ for _, f, _ in ALL_CASES])
-def test_a_client_data_route_leaves_exactly_its_access_log_rows(world, endpoint, fn):
+def test_a_client_data_route_leaves_exactly_its_access_log_rows(world, openapi, endpoint, fn):
     marks = {side.org: side.last_log_id() for side in (world.odl, world.city)}
     side, role, resp, expected = fn(world)
     assert resp.status_code in (200, 201, 302), (resp.status_code, resp.get_data(as_text=True)[:500])
@@ -458,6 +473,8 @@ def test_a_client_data_route_leaves_exactly_its_access_log_rows(world, endpoint,
     other = world.city if side is world.odl else world.odl
     assert other.rows_after(marks[other.org]) == []
     assert {e[0] for e in expected} <= ACTIONS
+    if endpoint.startswith("referrals."):
+        assert_true_to_openapi(side.app, openapi, resp)
 
 
 # -- the routes, classified ---------------------------------------------------------------------------
