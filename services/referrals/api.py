@@ -6,8 +6,8 @@ from services.kernel.auth import Role, current_actor, requires
 from services.kernel.http_app import new_uow
 
 from . import service
-from .schemas import (ActionIn, ClientDetailOut, ClientIn, ClientListArgs, ClientListItemOut, ClientOut, ConsentIn, ConsentOut,
-                      DataReportOut, HistoryOut, InboxOut, OutcomeIn, OutcomeOut, ReferralDetailOut, ReferralIn,
+from .schemas import (ActionIn, ClientDetailOut, ClientIn, ClientListArgs, ClientListItemOut, ClientOut, ConsentIn,
+                      ConsentOut, DataReportOut, HistoryOut, InboxOut, OutcomeIn, OutcomeOut, ReferralDetailOut, ReferralIn,
                       ReferralListArgs, ReferralOut, ReferralPage, TargetOut)
 
 bp = Blueprint("referrals", __name__, url_prefix="/api/v1", description="Clients, consents and referrals")

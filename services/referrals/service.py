@@ -76,9 +76,9 @@ def client_overview(uow_factory, actor: Actor, client_id, *, purpose=None, logge
         client = uow.clients.get(client_id)
         referrals, _ = uow.referrals.list(client_id=client_id, limit=50)
         uow.access_log.record(actor, f"client:{client_id}", logged_as, purpose)
+        subjects = [f"client:{client_id}"] + [f"referral:{r.id}" for r in referrals]
         view = {"client": client, "consents": uow.consents.for_client(client_id), "referrals": referrals,
-                "accesses": uow.access_log.for_subjects([f"client:{client_id}"] + [f"referral:{r.id}" for r in referrals],
-                                                        newest=ACCESSES_SHOWN)}
+                "accesses": uow.access_log.for_subjects(subjects, newest=ACCESSES_SHOWN)}
         uow.commit()
     return view
 

@@ -10,7 +10,7 @@ from .. import service
 from ..domain import CATEGORIES, GENDERS, LANGUAGES, METHODS, PURPOSES
 from ..schemas import ClientIn, ConsentIn
 from . import forms
-from .common import CATALOGUE, CASEWORK, PER_PAGE, PURPOSE, bp, ctx, error_message, lang, render, showing, t
+from .common import CASEWORK, PER_PAGE, PURPOSE, bp, ctx, error_message, lang, render, showing, t
 from .home import service_names
 
 

@@ -124,8 +124,8 @@ def world(pg, kafka, topic_prefix):
     from services.referrals.app import create_app
     sides = {}
     for org in ("odl", "oulu-social"):
-        inst = make_instance(referrals.DEFINITION, org, pg.create_database(f"reads_{org.replace('-', '_')}_{uuid.uuid4().hex[:6]}"),
-                             kafka.bootstrap, topic_prefix)
+        database = pg.create_database(f"reads_{org.replace('-', '_')}_{uuid.uuid4().hex[:6]}")
+        inst = make_instance(referrals.DEFINITION, org, database, kafka.bootstrap, topic_prefix)
         side = Side(org, inst, create_app(inst.ctx.settings))
         with inst.ctx.engine.begin() as conn:
             for role in ROLES:
