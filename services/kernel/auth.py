@@ -229,14 +229,21 @@ def _actor_from_session() -> Actor:
     return actor
 
 
+ON_REFUSAL = "yhd.on_refusal"   # app.extensions[ON_REFUSAL]: called (actor, refusal) before a role refusal
+
+
 def requires(*roles: Role):
-    """Allow the listed roles (admin is always allowed)."""
+    """Allow the listed roles (admin is always allowed). A refusal is first reported to the app's
+    `ON_REFUSAL` hook, if it has one (the referrals service writes it to the access log)."""
     def deco(fn):
         @wraps(fn)
         def wrapper(*a, **kw):
             actor = current_actor()
             if roles and actor.role not in roles and actor.role != Role.ADMIN:
-                raise Forbidden(f"Role '{actor.role.value}' may not do this.")
+                refusal = Forbidden(f"Role '{actor.role.value}' may not do this.")
+                if ON_REFUSAL in current_app.extensions:
+                    current_app.extensions[ON_REFUSAL](actor, refusal)
+                raise refusal
             return fn(*a, **kw)
         return wrapper
     return deco

@@ -57,17 +57,29 @@ class AccessLog:
     def __init__(self, conn: Connection, org_id: str | None):
         self.conn, self.org_id = conn, org_id
 
-    def record(self, actor, subject: str, action: str, purpose: str | None = None, result: str = "ok") -> None:
-        from .tables import access_log
-        self.conn.execute(access_log.insert(), dict(
-            username=actor.username, org_id=actor.org_id or self.org_id, role=getattr(actor.role, "value", actor.role),
-            subject=str(subject), action=action, purpose=purpose, result=result))
+    def _row(self, actor, subject, action, purpose, result) -> dict:
+        return dict(username=actor.username, org_id=actor.org_id or self.org_id,
+                    role=getattr(actor.role, "value", actor.role), subject=None if subject is None else str(subject),
+                    action=action, purpose=purpose, result=result)
 
-    def for_subjects(self, subjects: list[str]) -> list[dict]:
+    def record(self, actor, subject: str | None, action: str, purpose: str | None = None, result: str = "ok") -> None:
+        from .tables import access_log
+        self.conn.execute(access_log.insert(), self._row(actor, subject, action, purpose, result))
+
+    def record_each(self, actor, subjects, action: str, purpose: str | None = None) -> None:
+        """One read that showed several people: a row per subject (each once), so that asking about one
+        person finds it; a read that showed nobody still leaves one row, without a subject."""
+        from .tables import access_log
+        unique = list(dict.fromkeys(map(str, subjects))) or [None]
+        self.conn.execute(access_log.insert(), [self._row(actor, s, action, purpose, "ok") for s in unique])
+
+    def for_subjects(self, subjects: list[str], newest: int | None = None) -> list[dict]:
+        """The rows about these subjects, oldest first (with `newest`: only that many of the latest)."""
         from sqlalchemy import select
         from .tables import access_log
-        rows = self.conn.execute(select(access_log).where(access_log.c.subject.in_(subjects))
-                                 .order_by(access_log.c.at, access_log.c.id))
+        latest = (select(access_log).where(access_log.c.subject.in_(subjects))
+                  .order_by(access_log.c.at.desc(), access_log.c.id.desc()).limit(newest).subquery())
+        rows = self.conn.execute(select(latest).order_by(latest.c.at, latest.c.id))
         return [dict(r._mapping) for r in rows]
 
 

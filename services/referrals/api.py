@@ -6,8 +6,8 @@ from services.kernel.auth import Role, current_actor, requires
 from services.kernel.http_app import new_uow
 
 from . import service
-from .schemas import (ActionIn, ClientDetailOut, ClientIn, ClientListArgs, ClientOut, ConsentIn, ConsentOut,
-                      DataReportOut, HistoryOut, InboxOut, OutcomeIn, OutcomeOut, ReferralDetailOut, ReferralIn,
+from .schemas import (ActionIn, ClientDetailOut, ClientIn, ClientListArgs, ClientListItemOut, ClientOut, ConsentIn,
+                      ConsentOut, DataReportOut, HistoryOut, InboxOut, OutcomeIn, OutcomeOut, ReferralDetailOut, ReferralIn,
                       ReferralListArgs, ReferralOut, ReferralPage, TargetOut)
 
 bp = Blueprint("referrals", __name__, url_prefix="/api/v1", description="Clients, consents and referrals")
@@ -32,11 +32,11 @@ def register_client(body):
 @bp.get("/clients")
 @requires(*CASEWORK)
 @bp.arguments(ClientListArgs, location="query")
-@bp.response(200, ClientOut(many=True))
+@bp.response(200, ClientListItemOut(many=True))
 @bp.doc(security=SECURITY)
 def list_clients(args):
     return service.list_clients(new_uow, current_actor(), args.get("search"), args["per_page"],
-                                (args["page"] - 1) * args["per_page"], purpose=purpose())
+                                (args["page"] - 1) * args["per_page"], purpose=purpose())[0]
 
 
 @bp.get("/clients/<uuid:client_id>")
@@ -53,7 +53,7 @@ def get_client(client_id):
 @bp.response(200, ConsentOut(many=True))
 @bp.doc(security=SECURITY)
 def list_consents(client_id):
-    return service.get_client(new_uow, current_actor(), client_id, purpose=purpose())[1]
+    return service.get_client(new_uow, current_actor(), client_id, purpose=purpose(), logged_as="consent.list")[1]
 
 
 @bp.post("/clients/<uuid:client_id>/consents")
@@ -101,7 +101,8 @@ def list_referrals(args):
     page, per_page = args.pop("page"), args.pop("per_page")
     items, total = service.list_referrals(new_uow, current_actor(), box=args.get("box"), status=args.get("state"),
                                           service_id=args.get("service_id"), since=args.get("since"),
-                                          until=args.get("until"), limit=per_page, offset=(page - 1) * per_page)
+                                          until=args.get("until"), limit=per_page, offset=(page - 1) * per_page,
+                                          purpose=purpose())
     return {"items": items, "total": total, "page": page, "per_page": per_page}
 
 
@@ -118,7 +119,7 @@ def get_referral(referral_id):
 @bp.response(200, HistoryOut(many=True))
 @bp.doc(security=SECURITY)
 def referral_history(referral_id):
-    return service.history(new_uow, current_actor(), referral_id)
+    return service.history(new_uow, current_actor(), referral_id, purpose=purpose())
 
 
 @bp.post("/referrals/<uuid:referral_id>/<any(accept,reject,start,hold,complete,fail,cancel):action>")
@@ -157,4 +158,4 @@ def targets():
 @bp.doc(security=SECURITY)
 def inbox():
     """What needs action: new incoming, awaiting answer, escalated, follow-ups due."""
-    return service.inbox(new_uow, current_actor())
+    return service.inbox(new_uow, current_actor(), purpose=purpose())

@@ -1,7 +1,9 @@
+from services.kernel.auth import ON_REFUSAL
 from services.kernel.http_app import create_service_app, enable_browser_sessions
 
 from . import DEFINITION
 from .api import bp
+from .audit import log_role_refusal
 from .web import bp as pages
 
 
@@ -10,4 +12,5 @@ def create_app(settings=None):
                              description="Send referrals to other organisations and receive theirs.", settings=settings)
     enable_browser_sessions(app)
     app.register_blueprint(pages)
+    app.extensions[ON_REFUSAL] = log_role_refusal
     return app

@@ -143,6 +143,14 @@ class Referrals:
         total = self.conn.execute(select(func.count()).select_from(t.referral).where(where)).scalar_one()
         return [_referral(r) for r in rows], total
 
+    def subjects(self, referral_ids) -> dict:
+        """referral id -> whom the access log names for it: the client (sender's side), else the referral."""
+        ids = list(dict.fromkeys(referral_ids))
+        rows = self.conn.execute(select(t.referral.c.id, t.referral.c.client_id)
+                                 .where(t.referral.c.id.in_(ids))) if ids else []
+        known = {r.id: r.client_id for r in rows}
+        return {i: f"client:{known[i]}" if known.get(i) else f"referral:{i}" for i in ids}
+
     def with_consent(self, consent_id) -> list[Referral]:
         return [_referral(r) for r in self.conn.execute(
             select(t.referral).where(t.referral.c.consent_id == consent_id).with_for_update())]

@@ -3,7 +3,9 @@ from marshmallow import Schema, fields, validate
 from services.kernel.schemas import Day, StrictSchema, Timestamp
 
 from .domain import (CATEGORIES, GENDERS, LANGUAGES, METHODS, OUTCOME_POINTS, OUTCOMES, PURPOSES, REASONS, Decision,
-                     State)
+                     Direction, State)
+
+CONSENT_STATUSES = ["valid", "not-yet-valid", "expired", "withdrawn", "denied"]
 
 ALL_REASONS = sorted({r for rs in REASONS.values() for r in rs})
 
@@ -28,17 +30,21 @@ class ClientListArgs(Page):
     search = fields.String(validate=validate.Length(min=1, max=100))
 
 
-class ClientOut(Schema):
+class ClientListItemOut(Schema):
+    """A client in a search result: enough to tell two namesakes apart, no identity code or contact."""
     id = fields.UUID()
     name = fields.String()
-    identity_code = fields.String()
     date_of_birth = fields.Date()
     municipality = fields.String(allow_none=True)
+
+
+class ClientOut(ClientListItemOut):
+    """The client's own record, for casework (never the pathway key: no role needs it)."""
+    identity_code = fields.String()
     phone = fields.String(allow_none=True)
     email = fields.String(allow_none=True)
     gender = fields.String()
     language = fields.String()
-    pathway_key = fields.String()
     created_at = fields.DateTime()
 
 
@@ -59,7 +65,7 @@ class ConsentOut(Schema):
     recipient_org = fields.String()
     categories = fields.List(fields.String())
     purpose = fields.String()
-    decision = fields.Function(lambda c: c.decision.value)
+    decision = fields.Enum(Decision, by_value=True)
     valid_from = fields.DateTime()
     valid_until = fields.DateTime()
     method = fields.String()
@@ -67,7 +73,7 @@ class ConsentOut(Schema):
     recorded_at = fields.DateTime()
     withdrawn_at = fields.DateTime(allow_none=True)
     withdrawn_by = fields.String(allow_none=True)
-    status = fields.Function(lambda c: c.status())
+    status = fields.Function(lambda c: c.status(), metadata={"type": "string", "enum": CONSENT_STATUSES})
 
 
 class ClientDetailOut(ClientOut):
@@ -103,11 +109,11 @@ class OutcomeIn(StrictSchema):
 
 class ReferralOut(Schema):
     id = fields.UUID()
-    box = fields.Function(lambda r: r.direction.value)
+    box = fields.Enum(Direction, by_value=True, attribute="direction")
     from_org = fields.String()
     to_org = fields.String()
     service_id = fields.UUID()
-    state = fields.Function(lambda r: r.status.value)
+    state = fields.Enum(State, by_value=True, attribute="status")
     age_band = fields.String()
     gender = fields.String()
     categories = fields.List(fields.String())
@@ -147,16 +153,41 @@ class OutcomeOut(Schema):
     recorded_at = fields.DateTime()
 
 
+class PersonalOut(Schema):
+    """What the sender disclosed under the consent (each field only if its category was consented)."""
+    name = fields.String()
+    identity_code = fields.String()
+    date_of_birth = fields.String()
+    municipality = fields.String()
+    phone = fields.String()
+    email = fields.String()
+    gender = fields.String()
+    language = fields.String()
+    note = fields.String()
+
+
+class ClientRefOut(Schema):
+    """The sender's own client of a referral: who it is, to open their record."""
+    id = fields.UUID()
+    name = fields.String()
+
+
 class ReferralDetailOut(Schema):
     referral = fields.Nested(ReferralOut)
-    personal = fields.Function(lambda v: v["referral"].personal, allow_none=True,
-                               metadata={"description": "Receiver: the consented data (null once restricted)"})
-    restricted_at = fields.Function(lambda v: v["referral"].restricted_at, allow_none=True)
-    reason_text = fields.Function(lambda v: v["referral"].reason_text, allow_none=True)
-    client = fields.Dict(allow_none=True, metadata={"description": "Sender: the local client"})
+    personal = fields.Nested(PersonalOut, attribute="referral.personal", allow_none=True,
+                             metadata={"description": "Receiver: the consented data (null once restricted)"})
+    restricted_at = fields.DateTime(attribute="referral.restricted_at", allow_none=True)
+    reason_text = fields.String(attribute="referral.reason_text", allow_none=True)
+    client = fields.Nested(ClientRefOut, allow_none=True, metadata={"description": "Sender: the local client"})
     service_name = fields.String(allow_none=True)
     history = fields.List(fields.Nested(HistoryOut))
     outcomes = fields.List(fields.Nested(OutcomeOut))
+
+
+class CapacityOut(Schema):
+    available = fields.Integer(allow_none=True)
+    maximum = fields.Integer(allow_none=True)
+    waitlist = fields.Integer(allow_none=True)
 
 
 class TargetOut(Schema):
@@ -166,7 +197,7 @@ class TargetOut(Schema):
     categories = fields.List(fields.String())
     areas = fields.List(fields.String())
     referral_required = fields.Boolean(allow_none=True)
-    capacity = fields.Dict(allow_none=True, metadata={"description": "available / maximum / waitlist"})
+    capacity = fields.Nested(CapacityOut, allow_none=True)
     status = fields.String()
     version = fields.Integer()
 
@@ -191,8 +222,15 @@ class DisclosureRow(Schema):
     username = fields.String()
 
 
+class ReportClientOut(Schema):
+    """Whom the registrar's report is about: the client's name and identity code, as on the printout."""
+    id = fields.UUID()
+    name = fields.String()
+    identity_code = fields.String()
+
+
 class DataReportOut(Schema):
-    client = fields.Dict()
+    client = fields.Nested(ReportClientOut)
     organisation = fields.String()
     generated_at = fields.DateTime()
     accesses = fields.List(fields.Nested(AccessRow))
@@ -208,11 +246,25 @@ class InboxTotals(Schema):
     notifications = fields.Integer(metadata={"description": "Unread notifications, all of them."})
 
 
+class FollowUpOut(Schema):
+    referral = fields.Nested(ReferralOut)
+    point = fields.String(metadata={"description": "The outcome point that is due"})
+
+
+class NotificationOut(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    referral_id = fields.UUID()
+    created_at = fields.DateTime()
+
+
 class InboxOut(Schema):
+    """Referrals as in lists (no personal data: the referral's own page shows it, and logs it)."""
     incoming = fields.List(fields.Nested(ReferralOut), metadata={"description": NEWEST})
     awaiting_answer = fields.List(fields.Nested(ReferralOut), metadata={"description": NEWEST})
     escalated = fields.List(fields.Nested(ReferralOut))
-    followups_due = fields.List(fields.Dict())
-    notifications = fields.List(fields.Dict(), metadata={"description": "The newest unread; `totals` counts all."})
+    followups_due = fields.List(fields.Nested(FollowUpOut))
+    notifications = fields.List(fields.Nested(NotificationOut),
+                                metadata={"description": "The newest unread; `totals` counts all."})
     totals = fields.Nested(InboxTotals, metadata={"description": "How many of each list there are in all."})
 

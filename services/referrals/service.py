@@ -16,12 +16,14 @@ from services.kernel import sealed
 from .domain import Client, Consent, Outcome, Referral, choose_consent, disclose, shared_categories
 from .workdays import working_days_between
 
+ACCESSES_SHOWN = 20       # of the access log on a client's or a referral's page: the newest
 INBOX_SHOWN = 100         # of each of the inbox's referral lists: the newest, with the count of all
 NOTIFICATIONS_SHOWN = 50
 
 
 def audited(action: str, subject_of):
-    """Log refusals of a client-data use case; successes log inside its own transaction."""
+    """Log refusals of a client-data use case; successes log inside its own transaction.
+    A read use case takes `logged_as`: the action its rows are written under (a page names itself)."""
     def deco(fn):
         @wraps(fn)
         def wrapper(uow_factory, actor: Actor, *args, purpose: str | None = None, **kw):
@@ -30,7 +32,7 @@ def audited(action: str, subject_of):
             except DomainError as e:
                 subject = subject_of(*args, **kw)
                 if subject is not None:
-                    log_refusal(uow_factory, actor, subject, action, purpose, e.code)
+                    log_refusal(uow_factory, actor, subject, kw.get("logged_as") or action, purpose, e.code)
                 raise
         return wrapper
     return deco
@@ -57,22 +59,39 @@ def register_client(uow_factory, actor: Actor, fields: dict, *, purpose=None) ->
 
 
 @audited("client.read", _client_subject)
-def get_client(uow_factory, actor: Actor, client_id, *, purpose=None) -> tuple[Client, list[Consent]]:
+def get_client(uow_factory, actor: Actor, client_id, *, purpose=None,
+               logged_as="client.read") -> tuple[Client, list[Consent]]:
     with uow_factory() as uow:
         client = uow.clients.get(client_id)
         consents = uow.consents.for_client(client_id)
-        uow.access_log.record(actor, f"client:{client_id}", "client.read", purpose)
+        uow.access_log.record(actor, f"client:{client_id}", logged_as, purpose)
         uow.commit()
     return client, consents
 
 
-def list_clients(uow_factory, actor: Actor, search: str | None, limit: int, offset: int, *, purpose=None):
+@audited("page.client.view", _client_subject)
+def client_overview(uow_factory, actor: Actor, client_id, *, purpose=None, logged_as="page.client.view") -> dict:
+    """A client's page: details, consents, referrals and who read their data lately; one read, one row."""
     with uow_factory() as uow:
-        clients = uow.clients.list(search, limit, offset)
-        for c in clients:  # names are client data: each listed client is a read
-            uow.access_log.record(actor, f"client:{c.id}", "client.list", purpose)
+        client = uow.clients.get(client_id)
+        referrals, _ = uow.referrals.list(client_id=client_id, limit=50)
+        uow.access_log.record(actor, f"client:{client_id}", logged_as, purpose)
+        subjects = [f"client:{client_id}"] + [f"referral:{r.id}" for r in referrals]
+        view = {"client": client, "consents": uow.consents.for_client(client_id), "referrals": referrals,
+                "accesses": uow.access_log.for_subjects(subjects, newest=ACCESSES_SHOWN)}
         uow.commit()
-    return clients
+    return view
+
+
+def list_clients(uow_factory, actor: Actor, search: str | None, limit: int, offset: int, *, purpose=None,
+                 logged_as="client.list") -> tuple[list[Client], bool]:
+    """A page of clients, and whether there are more; each listed client is a read (names are client data)."""
+    with uow_factory() as uow:
+        clients = uow.clients.list(search, limit + 1, offset)
+        shown = clients[:limit]
+        uow.access_log.record_each(actor, [f"client:{c.id}" for c in shown], logged_as, purpose)
+        uow.commit()
+    return shown, len(clients) > limit
 
 
 # -- consent -------------------------------------------------------------------
@@ -159,7 +178,9 @@ def _subject(referral: Referral) -> str:
 
 
 @audited("referral.read", _referral_subject)
-def get_referral(uow_factory, actor: Actor, referral_id, *, purpose=None) -> dict:
+def get_referral(uow_factory, actor: Actor, referral_id, *, purpose=None, logged_as="referral.read",
+                 accesses: int = 0) -> dict:
+    """`accesses`: with that many of the newest access-log rows about the person (for the page)."""
     with uow_factory() as uow:
         r = uow.referrals.get(referral_id)
         view = {"referral": r, "history": uow.referrals.history(referral_id),
@@ -168,16 +189,22 @@ def get_referral(uow_factory, actor: Actor, referral_id, *, purpose=None) -> dic
         if r.client_id:
             c = uow.clients.get(r.client_id)
             view["client"] = {"id": c.id, "name": c.name}
-        uow.access_log.record(actor, _subject(r), "referral.read", purpose)
+        uow.access_log.record(actor, _subject(r), logged_as, purpose)
+        if accesses:
+            view["accesses"] = uow.access_log.for_subjects(sorted({_subject(r), f"referral:{r.id}"}), newest=accesses)
         uow.commit()
     return view
 
 
-def list_referrals(uow_factory, actor: Actor, **filters) -> tuple[list[Referral], int]:
-    """Lists carry no personal data (no names, no identity codes), so they are not client-data reads."""
+def list_referrals(uow_factory, actor: Actor, *, purpose=None, logged_as="referral.list",
+                   **filters) -> tuple[list[Referral], int]:
+    """A referral in a list says who was referred where (age band, gender, state): a read of each listed."""
     mine = actor.username if actor.role == Role.CASEWORKER else None
     with uow_factory() as uow:
-        return uow.referrals.list(mine_first=mine, **filters)
+        items, total = uow.referrals.list(mine_first=mine, **filters)
+        uow.access_log.record_each(actor, [_subject(r) for r in items], logged_as, purpose)
+        uow.commit()
+    return items, total
 
 
 @audited("referral.act", _referral_subject)
@@ -211,10 +238,14 @@ def record_outcome(uow_factory, actor: Actor, referral_id, point: str, outcome: 
     return o
 
 
-def history(uow_factory, actor: Actor, referral_id) -> list[dict]:
+@audited("referral.history.read", _referral_subject)
+def history(uow_factory, actor: Actor, referral_id, *, purpose=None, logged_as="referral.history.read") -> list[dict]:
     with uow_factory() as uow:
-        uow.referrals.get(referral_id)
-        return uow.referrals.history(referral_id)
+        r = uow.referrals.get(referral_id)
+        steps = uow.referrals.history(referral_id)
+        uow.access_log.record(actor, _subject(r), logged_as, purpose)
+        uow.commit()
+    return steps
 
 
 def list_targets(uow_factory) -> list[dict]:
@@ -222,10 +253,12 @@ def list_targets(uow_factory) -> list[dict]:
         return uow.targets.list()
 
 
-def inbox(uow_factory, actor: Actor, shown: int = INBOX_SHOWN, notes_shown: int = NOTIFICATIONS_SHOWN) -> dict:
+def inbox(uow_factory, actor: Actor, shown: int = INBOX_SHOWN, notes_shown: int = NOTIFICATIONS_SHOWN, *,
+          purpose=None, logged_as="inbox.read") -> dict:
     """What needs action: new incoming, awaiting answer, escalated, follow-ups due, unread notifications.
     Of each list the newest `shown` (`notes_shown`), with how many there are in all (`totals`): a long
-    queue is cut for the page, never silently."""
+    queue is cut for the page, never silently. Every referral it shows (a notification names one) is
+    a read of that person's data: a row each."""
     with uow_factory() as uow:
         incoming, incoming_total = uow.referrals.list(box="incoming", status="requested", limit=shown)
         waiting, waiting_total = uow.referrals.list(box="outgoing", status="requested", limit=shown)
@@ -241,6 +274,11 @@ def inbox(uow_factory, actor: Actor, shown: int = INBOX_SHOWN, notes_shown: int 
             if "completion" not in points:
                 due.append({"referral": r, "point": "completion"})
         escalated = [r for r in incoming if r.escalated_at] + [r for r in waiting if r.escalated_at]
+        shown_referrals = incoming + waiting + [d["referral"] for d in due]
+        noted = uow.referrals.subjects([n["referral_id"] for n in notes])
+        uow.access_log.record_each(actor, [_subject(r) for r in shown_referrals] + list(noted.values()),
+                                   logged_as, purpose)
+        uow.commit()
         return {"incoming": incoming, "awaiting_answer": waiting, "escalated": escalated,
                 "followups_due": due, "notifications": notes,
                 "totals": {"incoming": incoming_total, "awaiting_answer": waiting_total,
@@ -248,7 +286,7 @@ def inbox(uow_factory, actor: Actor, shown: int = INBOX_SHOWN, notes_shown: int 
 
 
 @audited("client.report", _client_subject)
-def data_report(uow_factory, actor: Actor, client_id, *, purpose=None) -> dict:
+def data_report(uow_factory, actor: Actor, client_id, *, purpose=None, logged_as="client.report") -> dict:
     """The client's own report: who used their data and who received it (registrar)."""
     if actor.role not in (Role.REGISTRAR, Role.ADMIN):
         raise Forbidden("Only the registrar can produce a client's data report.")
@@ -256,7 +294,7 @@ def data_report(uow_factory, actor: Actor, client_id, *, purpose=None) -> dict:
         client = uow.clients.get(client_id)
         referrals, _ = uow.referrals.list(client_id=client_id, limit=1000)
         subjects = [f"client:{client_id}"] + [f"referral:{r.id}" for r in referrals]
-        uow.access_log.record(actor, f"client:{client_id}", "client.report", purpose)
+        uow.access_log.record(actor, f"client:{client_id}", logged_as, purpose)
         report = {"client": {"id": client.id, "name": client.name, "identity_code": client.identity_code},
                   "generated_at": datetime.now(timezone.utc), "organisation": actor.org_id,
                   "accesses": uow.access_log.for_subjects(subjects),

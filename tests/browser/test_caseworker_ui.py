@@ -104,6 +104,7 @@ def test_caseworkers_of_two_organisations_run_a_referral_through_the_pages(stack
     personal = city.locator("#personal")
     for shown in (name, code, "selma@example.invalid", "Selaintesti: toivoo ohjausta"):
         expect(personal).to_contain_text(shown)
+    expect(city.get_by_role("region", name="Kuka on käsitellyt tietoja")).to_contain_text("Lähetteen sivu avattu")
     assert_accessible(city, "referral-received", artifacts)
 
     # accept, start, complete, record the outcome
@@ -253,7 +254,9 @@ def test_the_registrar_prints_a_clients_data_report(stack, new_page, artifacts):
     page.get_by_role("button", name="Avaa raportti").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Tietopyyntöraportti: {person['name']}")
     expect(page.get_by_text(person["identity_code"])).to_be_visible()
-    expect(page.get_by_role("region", name="Tietojen käyttö")).to_contain_text("client.create")
+    uses = page.get_by_role("region", name="Tietojen käyttö")
+    expect(uses).to_contain_text("Asiakas rekisteröity")            # the API's registration, in Finnish
+    expect(uses).to_contain_text("Tietopyyntöraportti avattu")       # and this very read
     assert_accessible(page, "report", artifacts)
     screenshots(page, "report", artifacts)
     page.goto(stack.url("odl", "referrals", "/clients"))            # casework pages are not the registrar's

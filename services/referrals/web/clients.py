@@ -10,7 +10,7 @@ from .. import service
 from ..domain import CATEGORIES, GENDERS, LANGUAGES, METHODS, PURPOSES
 from ..schemas import ClientIn, ConsentIn
 from . import forms
-from .common import CATALOGUE, CASEWORK, PER_PAGE, PURPOSE, bp, ctx, error_message, lang, render, showing, t
+from .common import CASEWORK, PER_PAGE, PURPOSE, bp, ctx, error_message, lang, render, showing, t
 from .home import service_names
 
 
@@ -26,9 +26,9 @@ def page_number() -> int:
 def clients():
     search = request.args.get("search", "").strip()[:100]
     page = page_number()
-    found = service.list_clients(new_uow, current_actor(), search or None, PER_PAGE + 1, (page - 1) * PER_PAGE,
-                                 purpose=PURPOSE)
-    return render("clients.html", active="clients", clients=found[:PER_PAGE], more=len(found) > PER_PAGE,
+    found, more = service.list_clients(new_uow, current_actor(), search or None, PER_PAGE, (page - 1) * PER_PAGE,
+                                       purpose=PURPOSE, logged_as="page.clients.list")
+    return render("clients.html", active="clients", clients=found, more=more,
                   page=page, search=search)
 
 
@@ -61,12 +61,10 @@ def recipients() -> list[tuple[str, str]]:
 
 
 def client_page(client_id, status=200, form=None, errors=None, error=None):
-    actor = current_actor()
-    client, consents = service.get_client(new_uow, actor, client_id, purpose=PURPOSE)
+    view = service.client_overview(new_uow, current_actor(), client_id, purpose=PURPOSE)
     showing(url_for("pages.client", client_id=client_id))
-    referrals, _ = service.list_referrals(new_uow, actor, client_id=client_id, limit=50)
-    return render("client.html", status, active="clients", client=client, consents=consents, referrals=referrals,
-                  names=service_names(), recipients=recipients(), categories=list(CATEGORIES), purposes=PURPOSES,
+    return render("client.html", status, active="clients", **view, names=service_names(),
+                  recipients=recipients(), categories=list(CATEGORIES), purposes=PURPOSES,
                   methods=METHODS, form=form or forms.default_consent_form(), errors=errors or {}, error=error)
 
 
@@ -105,5 +103,5 @@ def withdraw_consent(client_id, consent_id):
 @bp.get("/clients/<uuid:client_id>/report")
 @requires(Role.REGISTRAR)
 def client_report(client_id):
-    report = service.data_report(new_uow, current_actor(), client_id, purpose=PURPOSE)
-    return render("report.html", active="home", report=report, known=CATALOGUE)
+    report = service.data_report(new_uow, current_actor(), client_id, purpose=PURPOSE, logged_as="page.client.report")
+    return render("report.html", active="home", report=report)

@@ -71,9 +71,14 @@ def options(kind: str, values) -> list[tuple[str, str]]:
     return [(v, t(f"{kind}.{v}")) for v in values]
 
 
+def label(kind: str, value: str) -> str:
+    """A logged value's text (an access-log action, a role), or the value itself when it has none."""
+    return t(f"{kind}.{value}") if f"{kind}.{value}" in CATALOGUE else value
+
+
 @bp.context_processor
 def _page_globals():
-    return dict(org_name=org_name, when=when, day=day, options=options, actor=g.get("actor"),
+    return dict(org_name=org_name, when=when, day=day, options=options, label=label, actor=g.get("actor"),
                 own_org=ctx().settings.org_id, Role=Role)
 
 

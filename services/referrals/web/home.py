@@ -7,7 +7,7 @@ from services.kernel.auth import Role, current_actor, requires
 from services.kernel.http_app import new_uow
 
 from .. import service
-from .common import bp, render, t
+from .common import PURPOSE, bp, render, t
 
 
 def service_names() -> dict:
@@ -20,7 +20,8 @@ def home():
     actor = current_actor()
     if actor.role == Role.REGISTRAR:
         return render("registrar.html", active="home", client="", errors={})
-    inbox = service.inbox(new_uow, actor)
+    inbox = service.inbox(new_uow, actor, notes_shown=0, purpose=PURPOSE,   # the page shows no notifications
+                          logged_as="page.inbox.view")
     return render("inbox.html", active="home", inbox=inbox, names=service_names())
 
 

@@ -41,7 +41,8 @@ def target_label(s: dict) -> str:
 
 
 def new_referral_page(client_id, status=200, form=None, errors=None, error=None):
-    client, consents = service.get_client(new_uow, current_actor(), client_id, purpose=PURPOSE)
+    client, consents = service.get_client(new_uow, current_actor(), client_id, purpose=PURPOSE,
+                                          logged_as="page.referral.new")
     showing(url_for("pages.new_referral", client=client_id))
     return render("referral_new.html", status, active="referrals", client=client, consents=consents,
                   groups=target_groups(), categories=list(CATEGORIES), form=form or MultiDict(),
@@ -77,7 +78,8 @@ def referrals():
     state = request.args.get("state") if request.args.get("state") in {s.value for s in State} else None
     page = page_number()
     items, total = service.list_referrals(new_uow, current_actor(), box=box, status=state, limit=PER_PAGE,
-                                          offset=(page - 1) * PER_PAGE)
+                                          offset=(page - 1) * PER_PAGE, purpose=PURPOSE,
+                                          logged_as="page.referrals.list")
     return render("referrals.html", active="referrals", items=items, total=total, page=page,
                   pages=max(1, math.ceil(total / PER_PAGE)), box=box or "", state=state or "",
                   states=[s.value for s in State if s != State.DRAFT], names=service_names())
@@ -115,7 +117,8 @@ def open_outcome_points(r: Referral, org_id: str, recorded: list[dict]) -> list[
 
 def referral_page(referral_id, status=200, form=None, errors=None, error=None, failed=None):
     actor = current_actor()
-    view = service.get_referral(new_uow, actor, referral_id, purpose=PURPOSE)
+    view = service.get_referral(new_uow, actor, referral_id, purpose=PURPOSE, logged_as="page.referral.view",
+                                accesses=service.ACCESSES_SHOWN)
     showing(url_for("pages.referral", referral_id=referral_id))
     r = view["referral"]
     return render("referral.html", status, active="referrals", view=view, r=r, side=r.side_of(actor.org_id),
