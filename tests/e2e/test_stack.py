@@ -187,9 +187,12 @@ def test_attendance_encounter_flows_to_reporting(stack):
 def test_reporting_counts_the_demo_referrals_people_under_its_own_pseudonym(stack):
     """The stack gives reporting its key (it opens the person boxes) and its pseudonym secret: the demo's
     referrals from ODL and the NGO are each counted, suppressed below five."""
+    url = stack.desc["reporting"] + "/api/v1/people"
+    assert stack.request("GET", url).status_code == 401
     people = eventually(lambda: (lambda p: p if {"odl", "nuorten-polku"} <= set(p["by_org"]) else None)(
-        stack.request("GET", stack.desc["reporting"] + "/api/v1/people").json()), what="the demo's people")
-    assert people["people"] == "<5" and set(people["by_org"].values()) == {"<5"}
+        stack.request("GET", url, token=stack.token("region", "coordinator")).json()), what="the demo's people")
+    for shown in [people["people"], *people["by_org"].values()]:  # other tests may have referred more
+        assert shown == "<5" or (isinstance(shown, int) and shown >= 5), people
 
 
 def test_openapi_docs_and_metrics_are_served(stack):
