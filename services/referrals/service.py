@@ -10,7 +10,7 @@ from functools import wraps
 
 from services.kernel.auth import Actor, Role
 from services.kernel.db import log_refusal
-from services.kernel.errors import DomainError, Forbidden, Invalid, Unavailable
+from services.kernel.errors import Conflict, DomainError, Forbidden, Invalid, Unavailable
 from services.kernel import sealed
 
 from .domain import Client, Consent, Outcome, Referral, choose_consent, disclose, shared_categories
@@ -48,13 +48,18 @@ def _referral_subject(referral_id, *a, **kw):
 
 # -- clients -------------------------------------------------------------------
 def register_client(uow_factory, actor: Actor, fields: dict, *, purpose=None) -> Client:
-    with uow_factory() as uow:
-        if uow.ctx.pathway_secret is None:
-            raise Unavailable("This instance has no pathway-key secret configured.")
-        client = Client.register(secret=uow.ctx.pathway_secret, by=actor.username, **fields)
-        uow.clients.add(client)
-        uow.access_log.record(actor, f"client:{client.id}", "client.create", purpose)
-        uow.commit()
+    try:
+        with uow_factory() as uow:
+            if uow.ctx.pathway_secret is None:
+                raise Unavailable("This instance has no pathway-key secret configured.")
+            client = Client.register(secret=uow.ctx.pathway_secret, by=actor.username, **fields)
+            uow.clients.add(client)
+            uow.access_log.record(actor, f"client:{client.id}", "client.create", purpose)
+            uow.commit()
+    except Conflict as e:
+        if e.code == "client-exists":  # the answer tells that this person is a client here, and which: a read
+            log_refusal(uow_factory, actor, f"client:{e.extra['client_id']}", "client.create", purpose, e.code)
+        raise
     return client
 
 

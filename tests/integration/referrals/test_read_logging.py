@@ -554,3 +554,15 @@ def test_a_read_whose_log_row_cannot_be_written_returns_no_data(world, access_lo
     assert resp.status_code == 500, (resp.status_code, body[:300])
     assert [n for n in world.names if n in body] == []
     assert "tarvitsee tukea" not in body and "Kuntouttava" not in body     # the note, the service's name
+
+
+def test_registering_someone_already_a_client_is_a_logged_lookup(world):
+    """The 409 says that this person is a client here, and which: a lookup by identity code, logged though
+    the registration is refused."""
+    person = synthetic_client()
+    first = world.odl.api("caseworker", "POST", "/api/v1/clients", json=person).get_json()
+    mark = world.odl.last_log_id()
+    r = world.odl.api("manager", "POST", "/api/v1/clients", json=person)
+    assert r.status_code == 409 and r.get_json()["client_id"] == first["id"]
+    assert world.odl.rows_after(mark) == expected_rows(world.odl, "manager", [
+        ("client.create", f"client:{first['id']}", "client-exists")])
