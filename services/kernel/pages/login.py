@@ -6,6 +6,8 @@ address limit; logout ends the session on the server (every copy of its cookie s
 """
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import flash, redirect, request, url_for
 
 from ..auth import log_in, log_out
@@ -14,10 +16,17 @@ from . import Pages
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only a path of this site may be a place to return to after login."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    """Only a path of this site may be a place to return to after login: no scheme, no host, no backslash
+    and no control character or space (browsers drop a tab or newline, so "/\t/evil.example" would become
+    "//evil.example", another site)."""
+    if not target or not target.startswith("/") or "\\" in target:
+        return None
+    if any(ord(ch) < 0x21 or ord(ch) == 0x7f for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return None
+    return target
 
 
 def add_login(pages: Pages, *, home: str, template: str = "login.html") -> None:
