@@ -59,13 +59,26 @@ def count_table(rows: list[dict], org: str | None = None) -> dict:
     return {o: {name: shown(name, n) for name, n in counts.items()} for o, counts in totals.items()}
 
 
+PUBLIC_STEP = 5  # public people totals move in steps of five
+
+
+def public_total(name: str, count: int) -> int | str:
+    """A region total as anyone may see it: a people-related one 1–4 as "<5", and from 5 up rounded down to
+    a multiple of five. Exact public totals would undo the suppression: an organisation's manager, knowing
+    its own exact count, would subtract it from the region's and learn the small count of the rest, and
+    anyone polling the public view would see each single new referral or encounter."""
+    if not about_people(name) or count == 0:
+        return count
+    return suppress(count) if count < SUPPRESSION_THRESHOLD else count - count % PUBLIC_STEP
+
+
 def region_table(rows: list[dict]) -> dict:
-    """{event name: shown count} over the whole region: the public aggregate, suppressed like the rest."""
+    """{event name: shown count} over the whole region: the public aggregate (see `public_total`)."""
     totals: dict[str, int] = {}
     for r in rows:
         name = event_name(r["event_type"])
         totals[name] = totals.get(name, 0) + r["count"]
-    return {name: shown(name, n) for name, n in sorted(totals.items())}
+    return {name: public_total(name, n) for name, n in sorted(totals.items())}
 
 
 PATHWAY_KEY = re.compile(r"^pk1-[0-9a-f]{40}$")

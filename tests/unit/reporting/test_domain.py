@@ -51,4 +51,16 @@ def test_a_manager_sees_only_their_organisation_and_the_coordinator_the_region()
 
 def test_the_public_view_is_the_regions_totals_suppressed():
     data = rows("odl", {"referral.requested": 3, "consent.granted": 2}) + rows("oulu-social", {"referral.requested": 3})
-    assert region_table(data) == {"consent.granted": "<5", "referral.requested": 6}
+    assert region_table(data) == {"consent.granted": "<5", "referral.requested": 5}
+
+
+def test_public_people_totals_move_in_fives_so_a_manager_cannot_subtract_the_rest():
+    """ODL's manager knows ODL's exact 100; the rest of the region made 2. The public total must not say so."""
+    data = rows("odl", {"referral.requested": 100, "catalogue.service-published": 7}) + \
+        rows("oulu-social", {"referral.requested": 2})
+    public = region_table(data)
+    assert public == {"referral.requested": 100, "catalogue.service-published": 7}
+    assert count_table(data, "odl")["odl"]["referral.requested"] == 100   # what the manager subtracts
+    for n in range(0, 40):
+        shown = region_table(rows("odl", {"referral.requested": n}))["referral.requested"]
+        assert shown in (0, "<5") if n < 5 else (shown % 5 == 0 and n - 5 < shown <= n), (n, shown)
