@@ -7,7 +7,7 @@ from services.kernel.auth import Role, current_actor, requires
 from services.kernel.http_app import new_uow
 
 from .. import service
-from .common import PURPOSE, bp, render, t
+from .common import CASEWORK, PURPOSE, bp, render, t
 
 
 def service_names() -> dict:
@@ -20,7 +20,12 @@ def home():
     actor = current_actor()
     if actor.role == Role.REGISTRAR:
         return render("registrar.html", active="home", client="", errors={})
-    inbox = service.inbox(new_uow, actor, notes_shown=0, purpose=PURPOSE,   # the page shows no notifications
+    return inbox_page()
+
+
+@requires(*CASEWORK)  # the inbox is casework: any other role (e.g. a coordinator made here) is refused, and logged
+def inbox_page():
+    inbox = service.inbox(new_uow, current_actor(), notes_shown=0, purpose=PURPOSE,  # it shows no notifications
                           logged_as="page.inbox.view")
     return render("inbox.html", active="home", inbox=inbox, names=service_names())
 
