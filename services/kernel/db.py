@@ -1,16 +1,19 @@
 """Database: engine, Alembic migrations at start-up, and the unit of work."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import bindparam, create_engine, select, text
+from sqlalchemy import bindparam, create_engine, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from .errors import Rejected
+from .metrics import READ_MODEL_DISPUTES
 from .outbox import EventWriter, Outbox
+
+log = logging.getLogger(__name__)
 
 KERNEL_MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -137,37 +140,65 @@ def ping(engine: Engine) -> None:
         c.execute(text("SELECT 1"))
 
 
+DISPUTED = "disputed"
+
+
 def upsert_newer(conn: Connection, table, key: str, values: dict, version_col: str = "version",
-                 owner_col: str | None = None) -> bool:
+                 owner_col: str | None = None, status_col: str = "status") -> bool:
     """Insert or update a read-model row unless a newer version is already there.
 
     Events of one aggregate arrive in order per partition, but may be
     re-delivered or re-published; versions make that harmless. With
-    `owner_col`, a row belongs to the organisation that first wrote it:
-    another's values for the same key are refused (Rejected, dead-lettered),
-    however new their version.
+    `owner_col`, an id claimed by a second organisation is *disputed*: its row
+    gets status `disputed` for good (whatever either sends later), an ERROR
+    line names both organisations and `yhd_read_model_disputes_total` counts
+    it; readers never offer a disputed row. The outcome is the same whichever
+    claim arrives first (on the compacted catalogue each sits under its own
+    organisation's key, so a member that joins later reads both, in either
+    order). Nothing is raised: a raise would roll the dispute back.
     """
+    stmt = _upsert_statement(table, key, tuple(sorted(values)), version_col, owner_col, status_col)
+    if conn.execute(stmt, values).first() is not None:
+        return True
     if owner_col is not None:
-        owner = conn.execute(select(table.c[owner_col]).where(table.c[key] == values[key])
-                             .with_for_update()).scalar()
-        if owner is not None and owner != values[owner_col]:
-            raise Rejected(f"{table.name} {values[key]} belongs to {owner}, not {values[owner_col]}")
-    stmt = _upsert_statement(table, key, tuple(sorted(values)), version_col)
-    return conn.execute(stmt, values).first() is not None
+        _dispute(conn, table, key, values, owner_col, status_col)
+    return False
+
+
+def _dispute(conn: Connection, table, key: str, values: dict, owner_col: str, status_col: str) -> None:
+    """The upsert changed nothing: an older version, a row already disputed, or another organisation's claim."""
+    held = conn.execute(select(table.c[owner_col], table.c[status_col]).where(table.c[key] == values[key])
+                        .with_for_update()).first()
+    if held is None:
+        return
+    owner, claimant = held[0], values[owner_col]
+    if owner != claimant:
+        conn.execute(update(table).where(table.c[key] == values[key]).values({status_col: DISPUTED}))
+        READ_MODEL_DISPUTES.labels(table.name).inc()
+        log.error("%s %s is claimed by both %s and %s: disputed, offered by neither until an operator decides",
+                  table.name, values[key], owner, claimant)
+    elif held[1] == DISPUTED:
+        log.warning("%s %s of %s is disputed: its version %s changes nothing", table.name, values[key],
+                    owner, values.get("version"))
 
 
 _UPSERTS: dict = {}
 
 
-def _upsert_statement(table, key: str, columns: tuple, version_col: str):
-    """Written once per shape as text: SQLAlchemy 2.0 does not cache PostgreSQL ON CONFLICT statements."""
-    k = (table.name, key, columns, version_col)
+def _upsert_statement(table, key: str, columns: tuple, version_col: str, owner_col: str | None, status_col: str):
+    """Written once per shape as text: SQLAlchemy 2.0 does not cache PostgreSQL ON CONFLICT statements.
+    With an owner, only the owner's newer version of a row not disputed changes it (also when two claims
+    race: the second waits for the first's insert, then finds another owner)."""
+    k = (table.name, key, columns, version_col, owner_col, status_col)
     if k not in _UPSERTS:
         q = lambda c: f'"{c}"'  # noqa: E731
         updates = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in columns if c != key)
+        owned = "" if owner_col is None else (
+            f" AND {q(table.name)}.{q(owner_col)} = EXCLUDED.{q(owner_col)}"
+            f" AND {q(table.name)}.{q(status_col)} <> '{DISPUTED}'")
         sql = (f"INSERT INTO {q(table.name)} ({', '.join(q(c) for c in columns)}) "
                f"VALUES ({', '.join(':' + c for c in columns)}) "
                f"ON CONFLICT ({q(key)}) DO UPDATE SET {updates} "
-               f"WHERE {q(table.name)}.{q(version_col)} < EXCLUDED.{q(version_col)} RETURNING {q(key)}")
+               f"WHERE {q(table.name)}.{q(version_col)} < EXCLUDED.{q(version_col)}{owned} RETURNING {q(key)}")
         _UPSERTS[k] = text(sql).bindparams(*[bindparam(c, type_=table.c[c].type) for c in columns])
     return _UPSERTS[k]

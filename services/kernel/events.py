@@ -219,10 +219,13 @@ def _time(value: str) -> datetime:
 
 
 def keyed_by(event: CloudEvent, field: str) -> None:
-    """Rejected unless the event's key (`partitionkey`, signed) is the aggregate id its data names: on a
-    compacted topic a member's record under another's key would displace that key's latest record."""
-    if event.partitionkey != str(event.data.get(field)):
-        raise Rejected(f"the event's key {event.partitionkey!r} is not its {field} {event.data.get(field)!r}"[:500])
+    """Rejected unless the event's key (`partitionkey`, signed) is `<producing organisation>/<aggregate id>` of
+    its data: on a compacted topic compaction keeps one record a key, so each organisation's records about an
+    id sit under its own key, and no member's record can displace another's (a claim on another organisation's
+    id stays beside the genuine record, and the read models see both: "disputed")."""
+    expected = f"{event.org}/{event.data.get(field)}"
+    if event.partitionkey != expected:
+        raise Rejected(f"the event's key {event.partitionkey!r} is not {expected!r} (its organisation/{field})"[:500])
 
 
 def check(event: CloudEvent, federation: Federation, contracts: ContractRegistry) -> None:

@@ -42,6 +42,9 @@ CONSUMER_STALLED = Gauge("yhd_consumer_stalled_seconds",
                          "Seconds a partition has stayed at one stored offset with records waiting (0: advancing)",
                          ["topic", "partition"], multiprocess_mode="livemax")
 RELAY_ERRORS = Counter("yhd_relay_errors_total", "Failed publish attempts of the outbox relay")
+READ_MODEL_DISPUTES = Counter("yhd_read_model_disputes_total",
+                               "Events claiming an id another organisation holds in a read model (the id is disputed)",
+                               ["table"])
 EVENTS_QUARANTINED = Counter("yhd_events_quarantined_total", "Outbox rows the relay quarantined", ["type", "topic"])
 
 

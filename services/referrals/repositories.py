@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from services.kernel.db import UnitOfWork, upsert_newer
+from services.kernel.db import DISPUTED, UnitOfWork, upsert_newer
 from services.kernel.errors import Conflict, NotFound
 
 from . import tables as t
@@ -235,15 +235,19 @@ class Targets:
         self.conn = conn
 
     def apply(self, values: dict) -> bool:
-        """A service id belongs to the organisation that first published it: another member's event about
-        it is refused (dead-lettered), or referrals — and the client's sealed data — would follow it there."""
+        """A service id claimed by two organisations is disputed (`upsert_newer`), whichever claim came first:
+        never a target, or referrals — and the client's sealed data — could follow a claimant's record."""
         return upsert_newer(self.conn, t.service_target, "service_id", values, owner_col="organization_id")
 
     def get_active(self, service_id) -> dict:
         row = self.conn.execute(select(t.service_target).where(
-            t.service_target.c.service_id == service_id, t.service_target.c.status == "active")).first()
+            t.service_target.c.service_id == service_id,
+            t.service_target.c.status.in_(("active", DISPUTED)))).first()
         if row is None:
             raise NotFound(f"No active service {service_id} in the federation's catalogue.", code="unknown-service")
+        if row.status == DISPUTED:
+            raise Conflict(f"Service {service_id} is claimed by more than one organisation in the federation's "
+                           f"catalogue; nothing can be referred to it until that is settled.", code="disputed-service")
         return dict(row._mapping)
 
     def names(self, ids) -> dict:
@@ -252,7 +256,7 @@ class Targets:
         return {r.service_id: r.name_fi for r in rows}
 
     def list(self) -> list[dict]:
-        q = select(t.service_target).where(t.service_target.c.status != "withdrawn").order_by(
+        q = select(t.service_target).where(t.service_target.c.status.not_in(("withdrawn", DISPUTED))).order_by(
             t.service_target.c.organization_id, t.service_target.c.name_fi)
         return [dict(r._mapping) for r in self.conn.execute(q).all()]
 

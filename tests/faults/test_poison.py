@@ -17,7 +17,7 @@ from devstack.client import eventually
 from services.kernel.events import new_event
 from tests.faults.harness import RECEIVER, SENDER
 from tests.support import poison
-from tests.support.catalogue import published_data
+from tests.support.catalogue import catalogue_key, published_data
 
 pytestmark = pytest.mark.faults
 DRAIN = 90.0
@@ -28,7 +28,8 @@ def genuine_events(service_id: str) -> dict:
     rid, sid, eid = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
     return {
         "yhd.catalogue": (new_event(source=f"/orgs/{SENDER}/catalogue",
-                                    type="fi.yhdistamo.catalogue.service-published.v2", key=sid,
+                                    type="fi.yhdistamo.catalogue.service-published.v2",
+                                    key=catalogue_key(SENDER, sid),
                                     data=published_data(sid, SENDER, "Myrkkypalvelu"),
                                     signing_key=poison.demo_key(SENDER), topic="yhd.catalogue"),
                           SENDER, "service.name.fi"),

@@ -15,6 +15,11 @@ def publish_service(uow_factory, actor, name: str = "Sovittava ohjaus", category
     return catalogue_service.create_service(uow_factory, actor, service_doc(name, category, **extra))
 
 
+def catalogue_key(org: str, service_id) -> str:
+    """The Kafka key of an organisation's catalogue events about a service: `<organization_id>/<service_id>`."""
+    return f"{org}/{service_id}"
+
+
 def published_data(service_id: str, org: str = "odl", name: str = "Sovittava ohjaus", version: int = 1,
                    **service) -> dict:
     """The data of a catalogue.service-published.v2 event."""

@@ -18,7 +18,8 @@ ds = t.directory_service
 
 
 class Directory:
-    """The federation's read model: one row per service any organisation made public."""
+    """The federation's read model: one row per service any organisation made public. A service id that two
+    organisations claim gets status `disputed` (`upsert_newer`), which no read below shows."""
 
     def __init__(self, conn):
         self.conn = conn
@@ -29,7 +30,7 @@ class Directory:
         except (ValueError, KeyError) as e:
             raise Rejected(f"unusable service description: {e}") from e
         if not upsert_newer(self.conn, t.directory_service, "service_id", row, owner_col="organization_id"):
-            return False  # an older (re-delivered or re-published) version: nothing changes
+            return False  # an older (re-delivered or re-published) version, or a disputed id: nothing changes
         self._replace_hours(data["service_id"], openings, exceptions)
         return True
 

@@ -94,6 +94,12 @@ class CatalogueService:
         return self.status in PUBLIC
 
     @property
+    def key(self) -> str:
+        """Its events' Kafka key on the compacted catalogue topic: each organisation's records under keys of
+        its own, so another member's record about the same id can never compact this one away."""
+        return f"{self.organization_id}/{self.id}"
+
+    @property
     def location_ids(self) -> list[str]:
         return list(self.document.get("location_ids", []))
 

@@ -12,9 +12,9 @@ def _announce(uow, s: CatalogueService, *, was_public: bool = True) -> None:
     a draft withdrawn before it was ever published is nobody else's business."""
     if s.public:
         locations = uow.locations.many(s.location_ids)
-        uow.outbox.add(PUBLISHED, str(s.id), s.published_event(locations))
+        uow.outbox.add(PUBLISHED, s.key, s.published_event(locations))
     elif s.status == "withdrawn" and was_public:
-        uow.outbox.add(WITHDRAWN, str(s.id), s.withdrawn_event())
+        uow.outbox.add(WITHDRAWN, s.key, s.withdrawn_event())
 
 
 def create_service(uow_factory, actor: Actor, document: dict, status: str = "active") -> CatalogueService:

@@ -14,8 +14,8 @@ would stay inside the window for longer than its inbox row lives.
 
 A compacted topic (the catalogue) keeps old records for good, for members that
 join later: there the read models' versions decide instead (a version older
-than or equal to the stored one changes nothing, and a service id belongs to the
-organisation that first published it).
+than or equal to the stored one changes nothing, and a service id claimed by two
+organisations is disputed, whichever claim came first).
 """
 from __future__ import annotations
 

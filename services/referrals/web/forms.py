@@ -17,7 +17,8 @@ CONSENT_DAYS = 180
 # The form field a refusal is about, to show the message next to it.
 FIELD_OF = {"invalid-identity-code": "identity_code", "birth-date-mismatch": "identity_code",
             "client-exists": "identity_code", "invalid-period": "valid_until", "unknown-organisation": "recipient_org",
-            "unknown-category": "categories", "unknown-service": "service_id", "own-service": "service_id",
+            "unknown-category": "categories", "unknown-service": "service_id", "disputed-service": "service_id",
+            "own-service": "service_id",
             "note-not-consented": "note", "consent-category-missing": "categories", "reason-required": "reason_code",
             "reason-text-required": "reason_text", "detail-required": "detail"}
 

@@ -15,6 +15,7 @@ from services.catalogue.app import create_app
 from services.catalogue.tables import directory_opening, directory_service
 from services.kernel.auth import new_token, upsert_user
 from services.kernel.tables import outbox
+from tests.support.catalogue import catalogue_key
 
 pytestmark = pytest.mark.integration
 ROLES = ("caseworker", "manager", "registrar", "admin")
@@ -40,9 +41,11 @@ class Org:
         headers = {"Authorization": f"Bearer {token or self.tokens[role]}"}
         return getattr(self.client, method)(path, headers=headers, **kw)
 
-    def events(self, key) -> list[dict]:
+    def events(self, service_id) -> list[dict]:
+        """The catalogue events the organisation staged about its service (key `<organization id>/<service id>`)."""
+        key = catalogue_key(self.inst.ctx.settings.org_id, service_id)
         with self.inst.ctx.engine.connect() as c:
-            rows = c.execute(select(outbox.c.event_type, outbox.c.value).where(outbox.c.key == str(key))
+            rows = c.execute(select(outbox.c.event_type, outbox.c.value).where(outbox.c.key == key)
                              .order_by(outbox.c.seq)).all()
         import json
         return [{"type": r.event_type, "data": json.loads(bytes(r.value))} for r in rows]

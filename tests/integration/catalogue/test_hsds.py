@@ -32,6 +32,7 @@ from services.catalogue.publishing.schemas import LocationIn, ServiceIn
 from services.catalogue.tables import directory_service
 from services.kernel.auth import Actor, Role, new_token, upsert_user
 from services.kernel.tables import outbox
+from tests.support.catalogue import catalogue_key
 from tests.support.instances import make_instance
 from tests.support.parts import SHARED
 
@@ -633,7 +634,7 @@ def test_round_trip_another_members_export_becomes_my_drafts_with_the_same_conte
         (["MO", "WE"], "13:00", "17:00", None), (["FR"], "18:00", "24:00", new_locations[world.ids["helmi"]])]
     with world.parish.ctx.engine.connect() as c:  # drafts are not announced
         keys = {r.key for r in c.execute(select(outbox.c.key))}
-    assert not keys & {x["id"] for x in result["services"]}
+    assert not keys & {catalogue_key("oulu-parish", x["id"]) for x in result["services"]}
 
 
 def test_an_active_import_is_published_to_the_federation(world, schemas):

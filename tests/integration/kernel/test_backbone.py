@@ -12,10 +12,11 @@ from sqlalchemy import func, select, text
 from services import catalogue, referrals
 from services.catalogue.publishing import service as catalogue_service
 from services.catalogue.tables import directory_service
-from tests.support.catalogue import publish_service, published_data, service_doc
+from tests.support.catalogue import catalogue_key, publish_service, published_data, service_doc
 from services.kernel import broker
 from services.kernel.auth import Actor, Role
 from services.kernel.contracts import ContractError
+from services.kernel.errors import Conflict
 from services.kernel.events import KID, canonical_json, new_event, sign
 from services.kernel.keys import load_private_key, signing_kid
 from services.kernel.outbox import requeue_retained
@@ -229,22 +230,24 @@ def test_malformed_forged_and_unknown_events_are_dead_lettered_and_consumption_g
     sid = str(uuid.uuid4())
     data = published_data(sid, "odl", "Väärennetty")
     genuine = new_event(source="/orgs/odl/catalogue", type="fi.yhdistamo.catalogue.service-published.v2",
-                        key=sid, data=data, signing_key=load_private_key(_demo_key("odl")),
+                        key=catalogue_key("odl", sid), data=data, signing_key=load_private_key(_demo_key("odl")),
                         topic=social.topic("yhd.catalogue"), subject=f"service/{sid}",
                         dataschema="https://yhdistamo.fi/contracts/events/catalogue.service-published/v2.json")
     offsets = {}
     for name, make in BAD_CASES.items():
-        key, value, headers = make(genuine, sid.encode())
+        key, value, headers = make(genuine, genuine.partitionkey.encode())
         offsets[name] = produce_raw(kafka.bootstrap, social.topic("yhd.catalogue"), key, value, headers)
     # a valid event after all the bad ones is still applied
     good = publish(instance(catalogue.DEFINITION, "odl"), ODL, "Oikea palvelu")
     social.consume_until(lambda: in_directory(social, good.id))
     assert not in_directory(social, uuid.UUID(sid))
-    # a member, correctly signed, claiming another organisation's service id: rejected, not a takeover
+    # a member, correctly signed, claiming another organisation's service id under that organisation's key
+    # (where compaction would keep it instead of the genuine record): rejected, not a takeover
+    owners_key = catalogue_key("odl", good.id)
     takeover = new_event(source="/orgs/oulu-parish/catalogue", type="fi.yhdistamo.catalogue.service-published.v2",
-                         key=str(good.id), data=published_data(str(good.id), "oulu-parish", "Kaapattu", version=9),
+                         key=owners_key, data=published_data(str(good.id), "oulu-parish", "Kaapattu", version=9),
                          signing_key=load_private_key(_demo_key("oulu-parish")), topic=social.topic("yhd.catalogue"))
-    offsets["takeover"] = produce_raw(kafka.bootstrap, social.topic("yhd.catalogue"), str(good.id).encode(),
+    offsets["takeover"] = produce_raw(kafka.bootstrap, social.topic("yhd.catalogue"), owners_key.encode(),
                                       takeover.data_bytes, takeover.headers())
     after = publish(instance(catalogue.DEFINITION, "odl"), ODL, "Toinen oikea palvelu")
     social.consume_until(lambda: in_directory(social, after.id))
@@ -272,7 +275,7 @@ def test_malformed_forged_and_unknown_events_are_dead_lettered_and_consumption_g
     for name in ("re-keyed", "from-another-topic", "extension-added", "subject-changed", "dataschema-removed"):
         assert f"on topic '{social.topic('yhd.catalogue')}'" in reasons[name] and "does not verify" in reasons[name]
     assert "signing key 'ed25519-0123456789abcdef' is not a key of organisation 'odl'" in reasons["unknown-kid"]
-    assert "belongs to odl" in reasons["takeover"] and parked[(offsets["takeover"].partition,
+    assert f"is not 'oulu-parish/{good.id}'" in reasons["takeover"] and parked[(offsets["takeover"].partition,
                                                                offsets["takeover"].offset)]["dlt_reason"] == "Rejected"
 
 
@@ -390,27 +393,33 @@ def test_a_member_without_partitions_rejoins_when_the_group_left_partitions_unow
     runner._watch_assignment()
 
 
-def test_a_member_cannot_take_over_another_members_referral_target(instance, kafka):
+def test_a_member_claiming_another_members_referral_target_makes_it_disputed_not_its_own(instance, kafka, caplog):
+    """Under its own key the claim is a valid record, kept beside the genuine one by compaction: a member that
+    already refers to the service stops, rather than ever sending the client's sealed data to the claimant."""
     social_cat = instance(catalogue.DEFINITION, "oulu-social")
     odl_ref = instance(referrals.DEFINITION, "odl")
     target = publish(social_cat, SOCIAL, "Kuntouttava työtoiminta", "rehabilitative-work-activity")
     odl_ref.consume_until(lambda: any(t["service_id"] == target.id
                                       for t in referrals_service.list_targets(odl_ref.ctx.uow)))
-    # the parish, a member, signs a newer version of the city's service as its own: referrals (and the
-    # client's sealed data) would then go to the parish
+    client_id = client_with_consent(odl_ref, "oulu-social")
+    # the parish, a member, signs a newer version of the city's service as its own
     forged = new_event(source="/orgs/oulu-parish/catalogue", type="fi.yhdistamo.catalogue.service-published.v2",
-                       key=str(target.id), data=published_data(str(target.id), "oulu-parish", "Kaapattu", version=9),
+                       key=catalogue_key("oulu-parish", target.id),
+                       data=published_data(str(target.id), "oulu-parish", "Kaapattu", version=9),
                        signing_key=load_private_key(_demo_key("oulu-parish")), topic=odl_ref.topic("yhd.catalogue"))
-    md = produce_raw(kafka.bootstrap, odl_ref.topic("yhd.catalogue"), str(target.id).encode(), forged.data_bytes,
-                     forged.headers())
-    odl_ref.consume_until(lambda: _caught_up(odl_ref))
-    mine = next(t for t in referrals_service.list_targets(odl_ref.ctx.uow) if t["service_id"] == target.id)
-    assert (mine["organization_id"], mine["name_fi"]) == ("oulu-social", "Kuntouttava työtoiminta")
-    odl_ref.publish()  # its dead letter
-    parked = [r for r in dlt_records(kafka.bootstrap, odl_ref.topic("yhd.catalogue"))
-              if r.get("dlt_consumer_group") == odl_ref.ctx.settings.consumer_group
-              and int(r["dlt_partition"]) == md.partition and int(r["dlt_offset"]) == md.offset]
-    assert parked and parked[0]["dlt_reason"] == "Rejected" and "belongs to oulu-social" in parked[0]["dlt_error"]
+    produce_raw(kafka.bootstrap, odl_ref.topic("yhd.catalogue"), forged.partitionkey.encode(), forged.data_bytes,
+                forged.headers())
+    with caplog.at_level("ERROR", logger="services.kernel.db"):
+        odl_ref.consume_until(lambda: _caught_up(odl_ref))
+    assert all(t["service_id"] != target.id for t in referrals_service.list_targets(odl_ref.ctx.uow))
+    with pytest.raises(Conflict) as refused:
+        referrals_service.send_referral(odl_ref.ctx.uow, ODL, client_id, target.id, None, "Toivoo työtoimintaa")
+    assert refused.value.code == "disputed-service"
+    assert scalar(odl_ref, select(func.count()).select_from(referral_table)) == 0
+    assert scalar(odl_ref, select(func.count()).select_from(outbox)
+                  .where(outbox.c.event_type == "fi.yhdistamo.referral.requested.v2")) == 0
+    assert any(r.levelname == "ERROR" and f"{target.id} is claimed by both oulu-social and oulu-parish" in r.getMessage()
+               for r in caplog.records)
 
 
 def test_a_third_member_cannot_change_or_restrict_a_referral_it_is_not_a_party_to(instance, kafka):

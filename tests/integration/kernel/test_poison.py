@@ -16,7 +16,7 @@ from services.kernel.auth import Actor, Role
 from services.kernel.events import new_event
 from services.kernel.tables import inbox, parking_failure
 from tests.support import poison
-from tests.support.catalogue import publish_service, published_data
+from tests.support.catalogue import catalogue_key, publish_service, published_data
 from tests.support.instances import module_prefix
 
 pytestmark = pytest.mark.integration
@@ -33,7 +33,7 @@ def in_directory(inst, service_id) -> int:
 def genuine(org="odl", name="Oikea palvelu"):
     sid = str(uuid.uuid4())
     return new_event(source=f"/orgs/{org}/catalogue", type="fi.yhdistamo.catalogue.service-published.v2",
-                     key=sid, data=published_data(sid, org, name), signing_key=poison.demo_key(org),
+                     key=catalogue_key(org, sid), data=published_data(sid, org, name), signing_key=poison.demo_key(org),
                      topic=module_prefix(__name__) + "yhd.catalogue")
 
 

@@ -1,6 +1,6 @@
 """Replays on a real broker and database: a genuine event older than what the inbox remembers (or stamped far
 ahead) is parked, not applied again; on the compacted catalogue topic an older version, a tombstone, a record
-under another service's key or another organisation's claim changes nothing."""
+under another service's key or another organisation's claim under the owner's key changes nothing."""
 from __future__ import annotations
 
 import uuid
@@ -19,7 +19,7 @@ from services.kernel.events import new_event
 from services.kernel.tables import inbox
 from services.referrals.tables import service_target
 from tests.support import poison
-from tests.support.catalogue import publish_service, published_data, service_doc
+from tests.support.catalogue import catalogue_key, publish_service, published_data, service_doc
 from tests.support.instances import module_prefix
 
 pytestmark = pytest.mark.integration
@@ -133,7 +133,8 @@ def test_on_the_compacted_catalogue_an_old_version_a_tombstone_or_a_misplaced_cl
     odl.publish()
     social_catalogue.consume_until(lambda: directory_row(social_catalogue, s.id) == ("odl", "Velkaneuvonta v2", 2))
     social_referrals.consume_until(lambda: target_row(social_referrals, s.id) == ("odl", "Velkaneuvonta v2", 2))
-    [first, second] = raw_records_of(kafka.bootstrap, topic, str(s.id))
+    key = catalogue_key("odl", s.id)
+    [first, second] = raw_records_of(kafka.bootstrap, topic, key)
 
     for inst in readers:  # as if the inbox rows had been pruned: only the versions guard against the replay now
         with inst.ctx.engine.begin() as c:
@@ -141,16 +142,16 @@ def test_on_the_compacted_catalogue_an_old_version_a_tombstone_or_a_misplaced_cl
     parish = poison.demo_key("oulu-parish")
     own = str(uuid.uuid4())
     misplaced = new_event(source="/orgs/oulu-parish/catalogue", type="fi.yhdistamo.catalogue.service-published.v2",
-                          key=str(s.id), data=published_data(own, "oulu-parish", "Kaapattu", version=9),
+                          key=key, data=published_data(own, "oulu-parish", "Kaapattu", version=9),
                           signing_key=parish, topic=topic)  # its own service, under the key of odl's
     claim = new_event(source="/orgs/oulu-parish/catalogue", type="fi.yhdistamo.catalogue.service-published.v2",
-                      key=str(s.id), data=published_data(str(s.id), "oulu-parish", "Kaapattu", version=9),
-                      signing_key=parish, topic=topic)
+                      key=key, data=published_data(str(s.id), "oulu-parish", "Kaapattu", version=9),
+                      signing_key=parish, topic=topic)  # odl's service, under odl's key: would compact it away
     landed = produce(kafka.bootstrap, topic, {
         "older-version-replayed": first, "same-version-replayed": second,
-        "tombstone": (str(s.id).encode(), None, []),
-        "tombstone-with-genuine-headers": (str(s.id).encode(), None, second[2]),
-        "under-another-services-key": of(misplaced), "another-orgs-claim": of(claim)})
+        "tombstone": (key.encode(), None, []),
+        "tombstone-with-genuine-headers": (key.encode(), None, second[2]),
+        "under-another-services-key": of(misplaced), "another-orgs-claim-under-its-key": of(claim)})
     after = publish_service(odl.ctx.uow, ODL, "Ruoka-apu")
     odl.publish()
     for inst in readers:
@@ -160,9 +161,10 @@ def test_on_the_compacted_catalogue_an_old_version_a_tombstone_or_a_misplaced_cl
         assert row(inst, own) is None, inst.defn.name
         why = inst.consume_until(lambda: (r := reasons(inst, topic, landed)) and len(r) == 4 and r)
         assert set(why) == {"tombstone", "tombstone-with-genuine-headers", "under-another-services-key",
-                            "another-orgs-claim"}, (inst.defn.name, why)
+                            "another-orgs-claim-under-its-key"}, (inst.defn.name, why)
         assert why["tombstone-with-genuine-headers"] == ("EnvelopeError", why["tombstone-with-genuine-headers"][1])
         assert "a tombstone, is never an event" in why["tombstone-with-genuine-headers"][1]
         assert why["under-another-services-key"][0] == "Rejected"
-        assert f"is not its service_id '{own}'" in why["under-another-services-key"][1]
-        assert why["another-orgs-claim"][0] == "Rejected" and "belongs to odl" in why["another-orgs-claim"][1]
+        assert f"is not 'oulu-parish/{own}'" in why["under-another-services-key"][1]
+        claim_why = why["another-orgs-claim-under-its-key"]
+        assert claim_why[0] == "Rejected" and f"is not 'oulu-parish/{s.id}'" in claim_why[1]

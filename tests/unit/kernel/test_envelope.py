@@ -9,10 +9,11 @@ from jsonschema import Draft7Validator, validators
 
 from services.kernel.config import PROJECT_ROOT
 from services.kernel.contracts import ContractError, ContractRegistry, parse_type
-from services.kernel.events import EnvelopeError, check, decode_record, new_event, verify
+from services.kernel.errors import Rejected
+from services.kernel.events import EnvelopeError, check, decode_record, keyed_by, new_event, verify
 from services.kernel.federation import Federation
 from services.kernel.keys import load_private_key
-from tests.support.catalogue import published_data
+from tests.support.catalogue import catalogue_key, published_data
 
 FED = Federation.load(PROJECT_ROOT / "deploy" / "federation.yaml")
 CONTRACTS = ContractRegistry(PROJECT_ROOT / "contracts")
@@ -26,7 +27,7 @@ def published(**override):
     sid = str(uuid.uuid4())
     data = {**published_data(sid), **override}
     return new_event(source="/orgs/odl/catalogue", type="fi.yhdistamo.catalogue.service-published.v2",
-                     key=sid, data=data, signing_key=ODL_KEY, topic=TOPIC,
+                     key=catalogue_key("odl", sid), data=data, signing_key=ODL_KEY, topic=TOPIC,
                      dataschema="https://yhdistamo.fi/contracts/events/catalogue.service-published/v2.json")
 
 
@@ -132,3 +133,37 @@ def test_no_referral_or_consent_event_has_room_for_a_person_key_in_plain_text():
     for name in ("referral.requested", "referral.accepted", "consent.granted", "consent.withdrawn"):
         with pytest.raises(ContractError, match="unknown"):
             CONTRACTS.get(f"fi.yhdistamo.{name}.v1")
+
+
+def test_catalogue_event_keyed_by_its_organisation_and_service_id_passes():
+    ev = roundtrip(published())
+    assert ev.partitionkey == f"odl/{ev.data['service_id']}"
+    keyed_by(ev, "service_id")
+
+
+@pytest.mark.parametrize("key", ["{sid}", "oulu-parish/{sid}", "odl/{other}", "odl/", "/{sid}", "odl/{sid}/x",
+                                 "ODL/{sid}"])
+def test_catalogue_event_under_another_key_is_rejected(key):
+    """The bare service id (the key of before), another organisation's key for it, another service's key."""
+    sid, other = str(uuid.uuid4()), str(uuid.uuid4())
+    data = published_data(sid)
+    ev = new_event(source="/orgs/odl/catalogue", type="fi.yhdistamo.catalogue.service-published.v2",
+                   key=key.format(sid=sid, other=other), data=data, signing_key=ODL_KEY, topic=TOPIC)
+    with pytest.raises(Rejected, match=f"is not 'odl/{sid}'"):
+        keyed_by(roundtrip(ev), "service_id")
+
+
+def test_a_claim_is_keyed_by_the_claimant_not_by_the_owner():
+    """A member's record about another organisation's service id passes keyed_by only under the member's own key,
+    so it can never share (and compact away) the owner's key."""
+    sid = str(uuid.uuid4())
+    parish = load_private_key(PROJECT_ROOT / "deploy" / "demo-keys" / "oulu-parish.ed25519.pem")
+    for key, ok in ((catalogue_key("odl", sid), False), (catalogue_key("oulu-parish", sid), True)):
+        ev = roundtrip(new_event(source="/orgs/oulu-parish/catalogue",
+                                 type="fi.yhdistamo.catalogue.service-published.v2", key=key,
+                                 data=published_data(sid, "oulu-parish"), signing_key=parish, topic=TOPIC))
+        if ok:
+            keyed_by(ev, "service_id")
+        else:
+            with pytest.raises(Rejected):
+                keyed_by(ev, "service_id")
