@@ -502,6 +502,26 @@ def _status(inst, actor, referral_id):
     return referrals_service.get_referral(inst.ctx.uow, actor, referral_id)["referral"].status.value
 
 
+def test_a_genuine_event_copied_to_another_partition_is_parked_and_the_original_still_applies(instance, kafka):
+    """The partition is not signed: a copy of ODL's cancellation on another partition than its key's would
+    be applied ahead of the request (and the original then skipped as a duplicate). It is parked."""
+    from kafka.partitioner.default import murmur2
+    odl_ref, social_ref, sent, row = _sent_and_cancelled_unpublished(instance)
+    n = len(broker.producer(kafka.bootstrap).partitions_for(row.topic))
+    right = (murmur2(row.key.encode()) & 0x7FFFFFFF) % n
+    md = _copy(kafka.bootstrap, row, partition=(right + 1) % n)
+    assert md.partition != right
+    odl_ref.publish()
+    social_ref.consume_until(lambda: [r for r in referrals_service.list_referrals(
+        social_ref.ctx.uow, SOCIAL, box="incoming")[0] if r.id == sent.id and r.status.value == "cancelled"])
+    social_ref.consume_until(lambda: _caught_up(social_ref))
+    social_ref.publish()
+    parked = _parked(kafka, social_ref, md)
+    assert parked and parked[0]["dlt_reason"] == "WrongPartition", parked
+    assert (f"belongs on partition {right} of {n} of {row.topic}, read from partition {md.partition}"
+            in parked[0]["dlt_error"])
+
+
 def test_an_event_about_a_referral_not_held_naming_us_is_parked_and_the_genuine_one_applies_later(instance, kafka):
     """A copy of ODL's cancellation on its right partition, ahead of the request: the city holds no such
     referral, so it is refused (parked, not recorded as consumed), and ODL's own cancellation still applies."""
