@@ -85,9 +85,10 @@ def referral_received(uow, event):
 
 
 def _mine(uow, event, *, to: State | None = None, receiver_only: bool = False):
-    """The referral this event is about, if this organisation holds it; raises Rejected (the event is parked
-    with the reason, never applied) unless it comes from the referral's other party as stored here, making a
-    move of that party's side. The parties the event's data names are not trusted."""
+    """The referral this event is about; None if the event does not name this organisation as a party (or is
+    its own). Raises Rejected (the event is parked with the reason, never applied, not recorded as consumed)
+    if this organisation holds no such referral, or unless it comes from the referral's other party as
+    stored here, making a move of that party's side. The parties the event's data names are not trusted."""
     d = event.data
     if uow.org_id not in (d["from_org"], d["to_org"]) or event.org == uow.org_id:
         return None
