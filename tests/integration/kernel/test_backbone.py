@@ -562,3 +562,23 @@ def test_the_senders_cancel_crossing_the_acceptance_does_not_cancel_the_receiver
     odl_ref.consume_until(lambda: _status(odl_ref, ODL, sent.id) == "in-progress")
     parked = _parked(kafka, social_ref, md)
     assert parked and parked[0]["dlt_reason"] == "Rejected" and "cancels only until acceptance" in parked[0]["dlt_error"]
+
+
+def test_an_outcome_of_a_referral_not_yet_accepted_is_refused(instance, kafka):
+    """The receiver's outcome is taken only on an accepted (or later) copy: one while requested is parked."""
+    odl_ref, social_ref, target, sent = referral_sent(instance)
+    city = load_private_key(_demo_key("oulu-social"))
+    facts = {"referral_id": str(sent.id), "from_org": "odl", "to_org": "oulu-social", "service_id": str(target.id),
+             "age_band": sent.age_band, "gender": sent.gender, "by_org": "oulu-social",
+             "recorded_at": "2026-12-02T10:00:00Z"}
+    ev = new_event(source="/orgs/oulu-social/referrals", type="fi.yhdistamo.referral.outcome-recorded.v2",
+                   key=str(sent.id), data={**facts, "point": "completion", "outcome": "studies",
+                                           "outcome_id": str(uuid.uuid4())},
+                   signing_key=city, topic=odl_ref.topic("yhd.referrals"))
+    md = produce_raw(kafka.bootstrap, odl_ref.topic("yhd.referrals"), ev.partitionkey.encode(), ev.data_bytes,
+                     ev.headers())
+    odl_ref.consume_until(lambda: _caught_up(odl_ref))
+    assert referrals_service.get_referral(odl_ref.ctx.uow, ODL, sent.id)["outcomes"] == []
+    odl_ref.publish()
+    parked = _parked(kafka, odl_ref, md)
+    assert parked and parked[0]["dlt_reason"] == "Rejected" and "which is requested here" in parked[0]["dlt_error"]
