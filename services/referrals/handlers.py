@@ -10,9 +10,12 @@ from services.kernel.errors import Rejected
 from services.kernel.events import keyed_by
 from services.kernel.sealed import SealedError, open_sealed
 
-from .domain import Change, Outcome, Referral, State, parse_time, unseal_personal
+from .domain import OUTCOME_POINTS, OUTCOMES, Change, Outcome, Referral, State, parse_time, unseal_personal
+
 
 log = logging.getLogger(__name__)
+# the states of a copy at which the receiver's outcome is taken: once accepted, not after a cancellation
+OUTCOME_STATES = (State.ACCEPTED, State.IN_PROGRESS, State.ON_HOLD, State.COMPLETED, State.FAILED)
 handlers = Handlers()
 T = "fi.yhdistamo."
 
@@ -72,23 +75,27 @@ def referral_received(uow, event):
     if event.data["from_org"] != uow.org_id:
         return
     r = uow.referrals.find(event.data["referral_id"], for_update=True)
-    if r is not None:
-        r.check_remote(event.org, receiver_only=True)  # only its receiver acknowledges it
-    if r is not None and r.received_at is None:
+    if r is None:
+        raise Rejected(f"{event.org} acknowledged referral {event.data['referral_id']} from {uow.org_id}, but "
+                       "this organisation holds no such referral")
+    r.check_remote(event.org, receiver_only=True)  # only its receiver acknowledges it
+    if r.received_at is None:
         r.received_at = parse_time(event.data["received_at"])
         uow.referrals.save(r)
 
 
 def _mine(uow, event, *, to: State | None = None, receiver_only: bool = False):
-    """The referral this event is about, if this organisation holds it; raises Rejected (the event is parked
-    with the reason, never applied) unless it comes from the referral's other party as stored here, making a
-    move of that party's side. The parties the event's data names are not trusted."""
+    """The referral this event is about; None if the event does not name this organisation as a party (or is
+    its own). Raises Rejected (the event is parked with the reason, never applied, not recorded as consumed)
+    if this organisation holds no such referral, or unless it comes from the referral's other party as
+    stored here, making a move of that party's side. The parties the event's data names are not trusted."""
     d = event.data
     if uow.org_id not in (d["from_org"], d["to_org"]) or event.org == uow.org_id:
         return None
     r = uow.referrals.find(d["referral_id"], for_update=True)
-    if r is None:
-        return None
+    if r is None:  # parked, not consumed: the genuine event of a referral not (yet) here still applies later
+        raise Rejected(f"{event.org} sent {event.type} about referral {d['referral_id']} naming "
+                       f"{d['from_org']} -> {d['to_org']}, but this organisation holds no such referral")
     r.check_remote(event.org, to=to, receiver_only=receiver_only)
     if (d["from_org"], d["to_org"]) != (r.from_org, r.to_org):
         raise Rejected(f"the event names {d['from_org']} -> {d['to_org']}, referral {r.id} is "
@@ -97,11 +104,13 @@ def _mine(uow, event, *, to: State | None = None, receiver_only: bool = False):
 
 
 def apply_state(uow, event):
-    r = _mine(uow, event, to=State(event.data["state"]))
+    d = event.data
+    r = _mine(uow, event, to=State(d["state"]))
     if r is None:
         return
-    change = r.apply_remote(State(event.data["state"]), by_org=event.org, reason_code=event.data.get("reason_code"),
-                            at=parse_time(event.data["at"]))
+    previous = State(d["previous_state"]) if d.get("previous_state") else None
+    change = r.apply_remote(State(d["state"]), by_org=event.org, reason_code=d.get("reason_code"),
+                            at=parse_time(d["at"]), previous=previous)
     if change is None:
         log.info("referral %s: %s from %s no longer applies in state %s", r.id, event.data["state"], event.org,
                  r.status.value)
@@ -122,6 +131,11 @@ def outcome_recorded(uow, event):
     if r is None:
         return
     d = event.data
+    if r.status not in OUTCOME_STATES:
+        raise Rejected(f"{event.org} recorded an outcome of referral {r.id}, which is {r.status.value} here")
+    if d["point"] not in OUTCOME_POINTS or d["outcome"] not in OUTCOMES:
+        raise Rejected(f"{event.org} recorded outcome {d['outcome']!r} at {d['point']!r} on referral {r.id}: "
+                       "not one of the known points and outcomes")
     uow.referrals.add_outcome(Outcome(uuid.UUID(d["outcome_id"]), r.id, d["point"], d["outcome"], None,
                                       event.org, None, parse_time(d["recorded_at"])))
 

@@ -7,7 +7,8 @@ was applied before and is skipped), record the events' (source, id) in the inbox
 event seen before, also earlier in the same run, is not applied again), apply
 each handler's effect and stage any new outbox rows, advance the offset. A
 record that is not a well-formed, correctly signed, contract-valid event of a
-federation member goes to `<topic>.DLT` (through the outbox, in that same
+federation member, or that is not on the partition the producers' partitioner
+puts its key on (WrongPartition: the partition is outside the signature), goes to `<topic>.DLT` (through the outbox, in that same
 transaction) with `dlt_*` headers saying why; so does a record whose handler
 rejects it, or keeps failing after bounded retries (a ProgrammingError — a
 missing table or column — is the deployment's fault, so it is retried until
@@ -23,6 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
+from kafka.partitioner.default import murmur2
 from sqlalchemy import insert, text
 from sqlalchemy.exc import ProgrammingError
 
@@ -82,6 +84,9 @@ class RecordApplier:
     max_retries: int = 5
     replay: ReplayWindow | None = None  # None: events of any time are taken (tests of their own)
     cluster_id: str | None = None  # the cluster the stored offsets refer to, once known
+    # a topic's number of partitions (None: unknown); None: records are not checked for their partition
+    # (appliers of tests of their own). The runner gives the consumer's metadata, cached per topic.
+    partitions: Callable[[str], int | None] | None = None
     _failures: dict[tuple[str, int, int], int] = field(default_factory=dict)  # handler failures per record
 
     def apply(self, records) -> int:
@@ -123,11 +128,30 @@ class RecordApplier:
             check(event, self.federation, self.contracts)
             if self.replay is not None:
                 self.replay.check(event)
+            misplaced = self._misplaced(rec)
+            if misplaced:
+                return Checked(rec, event, ("WrongPartition", misplaced))
             return Checked(rec, event)
         except (EnvelopeError, ContractError) as e:
             return Checked(rec, None, (type(e).__name__, str(e)))
         except Exception as e:  # e.g. RecursionError on absurdly nested JSON: no record may stop the bus
             return Checked(rec, None, ("Undecodable", f"{type(e).__name__}: {e}"))
+
+    def _misplaced(self, rec) -> str | None:
+        """Why the record is not on the partition every producer's partitioner (kafka-python's default:
+        murmur2(key) & 0x7fffffff % partitions) puts its key on, or None. The partition is outside the
+        signature: a member could copy a genuine event to another partition, to have it applied ahead of
+        (or behind) the events it must follow, which only their one partition keeps in order."""
+        if self.partitions is None or rec.key is None:
+            return None
+        n = self.partitions(rec.topic)
+        if not n:
+            return None
+        expected = (murmur2(rec.key) & 0x7FFFFFFF) % n
+        if expected == rec.partition:
+            return None
+        return (f"key {rec.key.decode(errors='replace')!r} belongs on partition {expected} of {n} of "
+                f"{rec.topic}, read from partition {rec.partition}")
 
     def _apply_alone(self, c: Checked) -> None:
         """A run of one: Rejected is dead-lettered at once, another failure after max_retries."""

@@ -45,12 +45,24 @@ class ConsumerRunner:
         self.applier = RecordApplier(group=group, uow_factory=uow_factory, handlers=handlers,
                                      federation=federation, contracts=contracts, max_retries=max_retries,
                                      replay=replay)
+        self.applier.partitions = self._partition_count
+        self._partitions: dict[str, int] = {}  # per topic, from the consumer's metadata: fixed (see README)
         self.consumer = None
         self._seeker: SeekToStoredOffsets | None = None
         self._idle_since: float | None = None  # since when this member has had no partitions
         self.orphan_check_after = 15.0          # seconds without partitions before asking the group
         self.stall_check_after = 10.0           # seconds without records, while holding partitions, before
         self._fetched_at = time.monotonic()     # checking whether records wait there (see Stalled)
+
+    def _partition_count(self, topic: str) -> int | None:
+        """The topic's number of partitions, from the consumer's metadata (known once it subscribed),
+        cached: a topic's partition count is fixed."""
+        n = self._partitions.get(topic)
+        if n is None and self.consumer is not None:
+            parts = self.consumer.partitions_for_topic(topic)
+            if parts:
+                n = self._partitions[topic] = len(parts)
+        return n
 
     def stored_offsets(self) -> dict[tuple[str, int], int]:
         return stored_offsets(self.engine)

@@ -204,13 +204,35 @@ class Referral:
         if side == "sender" and (receiver_only or (to is not None and to != State.CANCELLED)):
             raise Rejected(f"the sender {by_org} cannot {to.value if to else 'record that'} on referral {self.id}")
 
-    def apply_remote(self, to: State, *, by_org: str, reason_code: str | None, at: datetime) -> Change | None:
-        """The other side's change, from its event; None if it no longer applies (e.g. crossed a cancel).
-        The caller has checked the party and the side (`check_remote`)."""
-        if to not in TRANSITIONS.get(self.status, set()):
+    def apply_remote(self, to: State, *, by_org: str, reason_code: str | None, at: datetime,
+                     previous: State | None = None) -> Change | None:
+        """The other side's change, from its event (`previous`: the state its event says it left); None if
+        it no longer applies. The caller has checked the party and the side (`check_remote`); a reason code
+        that is not one of the domain's for `to` is Rejected.
+
+        Crossings between the receiver's answer and the sender's cancellation: the receiver's answer wins,
+        on both copies. At the receiver, the sender's cancellation applies only while the copy is
+        requested; a cancellation that left `requested` and meets an answered copy crossed the answer and is
+        ignored (any other is Rejected: the sender cancels only until acceptance). At the sender, an answer
+        (accepted or rejected, from `requested`) that meets its own unanswered cancellation is applied: both
+        copies end in the receiver's answer."""
+        reasons = REASONS.get(to)
+        if (reasons and reason_code not in reasons) or (not reasons and reason_code is not None):
+            raise Rejected(f"{by_org} moved referral {self.id} to {to.value} with reason {reason_code!r}; "
+                           f"the reasons for it are {', '.join(reasons) if reasons else 'none'}")
+        if by_org == self.from_org and self.direction == Direction.INCOMING and to == State.CANCELLED \
+                and self.status != State.REQUESTED:
+            if self.status in TERMINAL or previous in (None, State.REQUESTED):
+                return None  # ended here already, or crossed the receiver's answer: the answer wins
+            raise Rejected(f"the sender {by_org} cannot cancel referral {self.id} from {previous.value}: it is "
+                           f"{self.status.value} here, and the sender cancels only until acceptance")
+        crossed = (self.direction == Direction.OUTGOING and self.status == State.CANCELLED
+                   and self.answered_at is None and to in (State.ACCEPTED, State.REJECTED)
+                   and previous in (None, State.REQUESTED))
+        if not crossed and to not in TRANSITIONS.get(self.status, set()):
             return None
         change = Change(self.id, self.status, to, reason_code, None, by_org, None, at)
-        self.status, self.reason_code, self.updated_at = to, reason_code, at
+        self.status, self.reason_code, self.reason_text, self.updated_at = to, reason_code, None, at
         if to in (State.ACCEPTED, State.REJECTED) and self.answered_at is None:
             self.answered_at = at
         return change

@@ -471,3 +471,123 @@ def test_a_third_member_cannot_change_or_restrict_a_referral_it_is_not_a_party_t
                if (int(r["dlt_partition"]), int(r["dlt_offset"])) == (md.partition, md.offset)
                and r.get("dlt_consumer_group") == inst.ctx.settings.consumer_group}
     assert refused == set(forged), refused
+
+
+def _sent_and_cancelled_unpublished(instance):
+    """ODL's referral to the city, sent and then cancelled by ODL, both events still in ODL's outbox:
+    (odl, city, referral, the cancellation's outbox row)."""
+    social_cat = instance(catalogue.DEFINITION, "oulu-social")
+    odl_ref = instance(referrals.DEFINITION, "odl")
+    social_ref = instance(referrals.DEFINITION, "oulu-social")
+    target = publish(social_cat, SOCIAL, "Kuntouttava työtoiminta", "rehabilitative-work-activity")
+    odl_ref.consume_until(lambda: any(t["service_id"] == target.id
+                                      for t in referrals_service.list_targets(odl_ref.ctx.uow)))
+    client_id = client_with_consent(odl_ref, "oulu-social")
+    sent = referrals_service.send_referral(odl_ref.ctx.uow, ODL, client_id, target.id, None, "Toivoo työtoimintaa")
+    referrals_service.act_on_referral(odl_ref.ctx.uow, ODL, sent.id, "cancel", "need-resolved", None)
+    with odl_ref.ctx.engine.connect() as c:
+        row = c.execute(select(outbox).where(outbox.c.key == str(sent.id), outbox.c.published_at.is_(None),
+                                             outbox.c.event_type.like("%cancelled%"))).one()
+    return odl_ref, social_ref, sent, row
+
+
+def _copy(bootstrap, row, partition=None):
+    """A byte-for-byte copy of an outbox row's record, to `partition` (None: the default partitioner's)."""
+    from services.kernel.parking import decode_headers
+    p = broker.producer(bootstrap)
+    md = p.send(row.topic, key=row.key.encode(), value=bytes(row.value), headers=decode_headers(row.headers),
+                partition=partition).get(timeout=10)
+    p.close()
+    return md
+
+
+def _parked(kafka, inst, md):
+    return [r for r in dlt_records(kafka.bootstrap, inst.topic("yhd.referrals"))
+            if r.get("dlt_consumer_group") == inst.ctx.settings.consumer_group
+            and (int(r["dlt_partition"]), int(r["dlt_offset"])) == (md.partition, md.offset)]
+
+
+def _status(inst, actor, referral_id):
+    return referrals_service.get_referral(inst.ctx.uow, actor, referral_id)["referral"].status.value
+
+
+def test_a_genuine_event_copied_to_another_partition_is_parked_and_the_original_still_applies(instance, kafka):
+    """The partition is not signed: a copy of ODL's cancellation on another partition than its key's would
+    be applied ahead of the request (and the original then skipped as a duplicate). It is parked."""
+    from kafka.partitioner.default import murmur2
+    odl_ref, social_ref, sent, row = _sent_and_cancelled_unpublished(instance)
+    n = len(broker.producer(kafka.bootstrap).partitions_for(row.topic))
+    right = (murmur2(row.key.encode()) & 0x7FFFFFFF) % n
+    md = _copy(kafka.bootstrap, row, partition=(right + 1) % n)
+    assert md.partition != right
+    odl_ref.publish()
+    social_ref.consume_until(lambda: [r for r in referrals_service.list_referrals(
+        social_ref.ctx.uow, SOCIAL, box="incoming")[0] if r.id == sent.id and r.status.value == "cancelled"])
+    social_ref.consume_until(lambda: _caught_up(social_ref))
+    social_ref.publish()
+    parked = _parked(kafka, social_ref, md)
+    assert parked and parked[0]["dlt_reason"] == "WrongPartition", parked
+    assert (f"belongs on partition {right} of {n} of {row.topic}, read from partition {md.partition}"
+            in parked[0]["dlt_error"])
+
+
+def test_an_event_about_a_referral_not_held_naming_us_is_parked_and_the_genuine_one_applies_later(instance, kafka):
+    """A copy of ODL's cancellation on its right partition, ahead of the request: the city holds no such
+    referral, so it is refused (parked, not recorded as consumed), and ODL's own cancellation still applies."""
+    odl_ref, social_ref, sent, row = _sent_and_cancelled_unpublished(instance)
+    md = _copy(kafka.bootstrap, row)
+    odl_ref.publish()
+    social_ref.consume_until(lambda: [r for r in referrals_service.list_referrals(
+        social_ref.ctx.uow, SOCIAL, box="incoming")[0] if r.id == sent.id and r.status.value == "cancelled"])
+    social_ref.consume_until(lambda: _caught_up(social_ref))
+    social_ref.publish()
+    parked = _parked(kafka, social_ref, md)
+    assert parked and parked[0]["dlt_reason"] == "Rejected", parked
+    assert f"about referral {sent.id}" in parked[0]["dlt_error"] and "holds no such referral" in parked[0]["dlt_error"]
+
+
+def test_the_senders_cancel_crossing_the_acceptance_does_not_cancel_the_receivers_copy(instance, kafka):
+    """ODL cancels while the city's acceptance is in flight: the answer wins on both copies. A cancellation
+    ODL signs from a later state than requested is refused."""
+    odl_ref, social_ref, target, sent = referral_sent(instance)
+    social_ref.consume_until(lambda: [r for r in referrals_service.list_referrals(
+        social_ref.ctx.uow, SOCIAL, box="incoming")[0] if r.id == sent.id])
+    referrals_service.act_on_referral(social_ref.ctx.uow, SOCIAL, sent.id, "accept", None, None)
+    referrals_service.act_on_referral(social_ref.ctx.uow, SOCIAL, sent.id, "start", None, None)
+    referrals_service.act_on_referral(odl_ref.ctx.uow, ODL, sent.id, "cancel", "need-resolved", None)
+    assert _status(odl_ref, ODL, sent.id) == "cancelled"
+    odl_ref.publish()
+    late = new_event(source="/orgs/odl/referrals", type="fi.yhdistamo.referral.cancelled.v2", key=str(sent.id),
+                     data={"referral_id": str(sent.id), "from_org": "odl", "to_org": "oulu-social",
+                           "service_id": str(target.id), "age_band": sent.age_band, "gender": sent.gender,
+                           "by_org": "odl", "state": "cancelled", "previous_state": "in-progress",
+                           "reason_code": "need-resolved", "at": "2026-12-02T10:00:00Z"},
+                     signing_key=load_private_key(_demo_key("odl")), topic=social_ref.topic("yhd.referrals"))
+    md = produce_raw(kafka.bootstrap, social_ref.topic("yhd.referrals"), late.partitionkey.encode(),
+                     late.data_bytes, late.headers())
+    social_ref.consume_until(lambda: _caught_up(social_ref))
+    assert _status(social_ref, SOCIAL, sent.id) == "in-progress"
+    social_ref.publish()  # the acceptance, the start and the dead letter
+    odl_ref.consume_until(lambda: _status(odl_ref, ODL, sent.id) == "in-progress")
+    parked = _parked(kafka, social_ref, md)
+    assert parked and parked[0]["dlt_reason"] == "Rejected" and "cancels only until acceptance" in parked[0]["dlt_error"]
+
+
+def test_an_outcome_of_a_referral_not_yet_accepted_is_refused(instance, kafka):
+    """The receiver's outcome is taken only on an accepted (or later) copy: one while requested is parked."""
+    odl_ref, social_ref, target, sent = referral_sent(instance)
+    city = load_private_key(_demo_key("oulu-social"))
+    facts = {"referral_id": str(sent.id), "from_org": "odl", "to_org": "oulu-social", "service_id": str(target.id),
+             "age_band": sent.age_band, "gender": sent.gender, "by_org": "oulu-social",
+             "recorded_at": "2026-12-02T10:00:00Z"}
+    ev = new_event(source="/orgs/oulu-social/referrals", type="fi.yhdistamo.referral.outcome-recorded.v2",
+                   key=str(sent.id), data={**facts, "point": "completion", "outcome": "studies",
+                                           "outcome_id": str(uuid.uuid4())},
+                   signing_key=city, topic=odl_ref.topic("yhd.referrals"))
+    md = produce_raw(kafka.bootstrap, odl_ref.topic("yhd.referrals"), ev.partitionkey.encode(), ev.data_bytes,
+                     ev.headers())
+    odl_ref.consume_until(lambda: _caught_up(odl_ref))
+    assert referrals_service.get_referral(odl_ref.ctx.uow, ODL, sent.id)["outcomes"] == []
+    odl_ref.publish()
+    parked = _parked(kafka, odl_ref, md)
+    assert parked and parked[0]["dlt_reason"] == "Rejected" and "which is requested here" in parked[0]["dlt_error"]

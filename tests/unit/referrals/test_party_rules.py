@@ -6,7 +6,11 @@ import uuid
 import pytest
 
 from services.kernel.errors import Rejected
+from datetime import datetime, timezone
+
 from services.referrals.domain import Referral, State
+
+AT = datetime(2026, 12, 2, 11, tzinfo=timezone.utc)
 
 
 def sent():
@@ -43,3 +47,40 @@ def test_the_sender_only_cancels(to):
 def test_no_one_but_the_other_party_as_stored(copy, org):
     with pytest.raises(Rejected, match="is not the other party"):
         copy().check_remote(org, to=State.CANCELLED)
+
+
+def test_the_senders_cancellation_applies_while_the_receivers_copy_is_requested():
+    r = received()
+    change = r.apply_remote(State.CANCELLED, by_org="odl", reason_code="need-resolved", at=AT,
+                            previous=State.REQUESTED)
+    assert (change.to_state, r.status) == (State.CANCELLED, State.CANCELLED)
+
+
+@pytest.mark.parametrize("state", [State.ACCEPTED, State.IN_PROGRESS, State.ON_HOLD])
+def test_a_cancellation_that_crossed_the_receivers_answer_does_not_cancel_it(state):
+    r = received()
+    r.status = state
+    assert r.apply_remote(State.CANCELLED, by_org="odl", reason_code="need-resolved", at=AT,
+                          previous=State.REQUESTED) is None
+    assert r.status == state
+
+
+@pytest.mark.parametrize("state", [State.ACCEPTED, State.IN_PROGRESS, State.ON_HOLD])
+def test_the_sender_cannot_cancel_after_acceptance(state):
+    r = received()
+    r.status = state
+    with pytest.raises(Rejected, match="cancels only until acceptance"):
+        r.apply_remote(State.CANCELLED, by_org="odl", reason_code="need-resolved", at=AT, previous=state)
+    assert r.status == state
+
+
+@pytest.mark.parametrize("to, reason", [(State.CANCELLED, None), (State.CANCELLED, "made-up"),
+                                        (State.ACCEPTED, "waitlist"), (State.FAILED, "need-resolved")])
+def test_a_remote_reason_must_be_one_of_the_domains(to, reason):
+    r = sent()
+    if to == State.FAILED:
+        r.act("accept", org_id="oulu-social", by="x")
+    before = r.status
+    with pytest.raises(Rejected, match="the reasons for it are"):
+        r.apply_remote(to, by_org="oulu-social", reason_code=reason, at=AT)
+    assert r.status == before

@@ -132,10 +132,22 @@ def test_only_receiver_answers_and_sender_cancels_only_until_acceptance():
     assert r.status == State.CANCELLED
 
 
-def test_remote_change_that_crossed_a_cancel_is_ignored():
+def test_an_answer_that_crossed_the_senders_cancel_wins_at_the_sender():
     r = sent()
     r.act("cancel", org_id="odl", by="x", reason_code="sent-in-error")
-    assert r.apply_remote(State.ACCEPTED, by_org="oulu-social", reason_code=None, at=NOW) is None
+    change = r.apply_remote(State.ACCEPTED, by_org="oulu-social", reason_code=None, at=NOW,
+                            previous=State.REQUESTED)
+    assert (change.from_state, change.to_state, r.status) == (State.CANCELLED, State.ACCEPTED, State.ACCEPTED)
+    assert r.answered_at == NOW
+
+
+def test_a_remote_change_that_no_longer_applies_is_ignored():
+    r = sent()
+    r.act("accept", org_id="oulu-social", by="x")
+    r.act("cancel", org_id="oulu-social", by="x", reason_code="client-declined")  # answered, then cancelled
+    assert r.apply_remote(State.IN_PROGRESS, by_org="oulu-social", reason_code=None, at=NOW) is None
+    assert r.apply_remote(State.ACCEPTED, by_org="oulu-social", reason_code=None, at=NOW,
+                          previous=State.REQUESTED) is None  # not a crossing: it had been answered
     assert r.status == State.CANCELLED
 
 
