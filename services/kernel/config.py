@@ -31,6 +31,14 @@ class Settings:
     extra: dict = field(default_factory=dict)
 
     @property
+    def rotation_key_paths(self) -> list[Path]:
+        """The files of ENCRYPTION_KEY_FILES, a directory standing for its *.x25519 files."""
+        out: list[Path] = []
+        for p in map(Path, self.encryption_key_files):
+            out += sorted(p.glob("*.x25519")) if p.is_dir() else [p]
+        return out
+
+    @property
     def consumer_group(self) -> str:
         """Each organisation's service instance is its own consumer group."""
         return f"{self.org_id}.{self.service}"

@@ -43,19 +43,12 @@ def build_context(settings: Settings, *, uow_class: type[UnitOfWork], migrations
         migrate(settings.database_url, migrations)
     federation = Federation.load(settings.federation_file)
     contracts = registry(str(settings.contracts_dir), settings.topic_prefix)
-    writer = None
-    key_file = settings.signing_key_file
-    if key_file is None:
-        org = federation.get(settings.org_id)
-        key_file = org.demo_signing_key_file if org else None
-    if key_file is not None:
-        writer = EventWriter(settings.source, load_private_key(key_file), contracts)
-    org = federation.get(settings.org_id)
-    reporting = settings.org_id == federation.reporting_org
-    encryption_keys = sealed.load_keyring(encryption_key_files(settings, org, federation, reporting))
-    secret_file = settings.pathway_secret_file or (federation.demo_pathway_secret_file if org else None)
-    pseudonym_file = settings.pseudonym_secret_file or (
-        federation.reporting_demo_pseudonym_secret_file if reporting else None)
+    demo = federation.demo_fallbacks(settings.org_id)
+    key_file = settings.signing_key_file or demo["SIGNING_KEY_FILE"]
+    writer = EventWriter(settings.source, load_private_key(key_file), contracts) if key_file else None
+    encryption_keys = sealed.load_keyring(encryption_key_files(settings, federation))
+    secret_file = settings.pathway_secret_file or demo["PATHWAY_SECRET_FILE"]
+    pseudonym_file = settings.pseudonym_secret_file or demo["REPORTING_PSEUDONYM_SECRET_FILE"]
     return ServiceContext(settings, make_engine(settings.database_url, pool_size), federation, contracts,
                           writer, uow_class,
                           encryption_key=next(iter(encryption_keys.values()), None), encryption_keys=encryption_keys,
@@ -66,16 +59,10 @@ def _hex(path: Path | None) -> bytes | None:
     return bytes.fromhex(path.read_text().strip()) if path else None
 
 
-def encryption_key_files(settings: Settings, org, federation: Federation | None = None,
-                         reporting: bool = False) -> list[Path]:
+def encryption_key_files(settings: Settings, federation: Federation) -> list[Path]:
     """ENCRYPTION_KEY_FILE, then each of ENCRYPTION_KEY_FILES (a directory stands for its *.x25519 files);
     the demo key when neither is set (regional reporting's own, for reporting). While the organisation
     rotates its encryption key it holds both."""
-    files = [settings.encryption_key_file] if settings.encryption_key_file else []
-    for p in settings.encryption_key_files:
-        files += sorted(Path(p).glob("*.x25519")) if Path(p).is_dir() else [Path(p)]
-    demo = org.demo_encryption_key_file if org is not None else (
-        federation.reporting_demo_encryption_key_file if reporting and federation else None)
-    if not files and demo:
-        files = [demo]
-    return files
+    files = ([settings.encryption_key_file] if settings.encryption_key_file else []) + settings.rotation_key_paths
+    demo = federation.demo_fallbacks(settings.org_id)["ENCRYPTION_KEY_FILE"]
+    return files or ([demo] if demo else [])

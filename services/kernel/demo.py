@@ -101,22 +101,15 @@ def refuse_demo_keys(settings: Settings, federation=None, env=None) -> None:
     if federation is None:
         from .federation import Federation
         federation = Federation.load(settings.federation_file)
-    org = federation.get(settings.org_id)
-    reporting = settings.org_id == getattr(federation, "reporting_org", None)
-    demo_encryption = getattr(org, "demo_encryption_key_file", None) or (
-        getattr(federation, "reporting_demo_encryption_key_file", None) if reporting else None)
-    checks = [
-        ("SIGNING_KEY_FILE", settings.signing_key_file, "this organisation's own Ed25519 key",
-         getattr(org, "demo_signing_key_file", None)),
-        ("ENCRYPTION_KEY_FILE", settings.encryption_key_file, "this organisation's own X25519 key",
-         None if settings.encryption_key_files else demo_encryption),
-        ("PATHWAY_SECRET_FILE", settings.pathway_secret_file, "the federation's own pathway secret",
-         getattr(federation, "demo_pathway_secret_file", None) if org else None),
-        ("REPORTING_PSEUDONYM_SECRET_FILE", settings.pseudonym_secret_file, "reporting's own pseudonym secret",
-         getattr(federation, "reporting_demo_pseudonym_secret_file", None) if reporting else None),
-    ] + [("ENCRYPTION_KEY_FILES", f, "this organisation's own X25519 keys", None)
-         for p in settings.encryption_key_files
-         for f in (sorted(Path(p).glob("*.x25519")) if Path(p).is_dir() else [Path(p)])]
+    demo = federation.demo_fallbacks(settings.org_id)
+    if settings.rotation_key_paths:
+        demo["ENCRYPTION_KEY_FILE"] = None  # the rotation keys are loaded instead of the demo key
+    checks = [(name, given, what, demo[name]) for name, given, what in (
+        ("SIGNING_KEY_FILE", settings.signing_key_file, "this organisation's own Ed25519 key"),
+        ("ENCRYPTION_KEY_FILE", settings.encryption_key_file, "this organisation's own X25519 key"),
+        ("PATHWAY_SECRET_FILE", settings.pathway_secret_file, "the federation's own pathway secret"),
+        ("REPORTING_PSEUDONYM_SECRET_FILE", settings.pseudonym_secret_file, "reporting's own pseudonym secret"),
+    )] + [("ENCRYPTION_KEY_FILES", f, "this organisation's own X25519 keys", None) for f in settings.rotation_key_paths]
     for name, given, what, fallback in checks:
         if given is None and fallback is not None:
             raise SettingRefused(f"{name} is not set, so the public demo file {fallback} would be used; "

@@ -36,6 +36,12 @@ class EncryptionKeyEntry:
     not_after: datetime | None = None  # no longer sealed for after this
 
 
+def current_key(entries, now: datetime | None = None):
+    """The first listed key entry that has not passed its not_after (a rotation lists the new key first)."""
+    now = now or datetime.now(timezone.utc)
+    return next((k for k in entries if k.not_after is None or k.not_after > now), None)
+
+
 @dataclass(frozen=True)
 class Organisation:
     id: str
@@ -62,8 +68,7 @@ class Organisation:
 
     def current_encryption_key(self, now: datetime | None = None) -> EncryptionKeyEntry | None:
         """What senders seal for: the first listed encryption key that has not passed its not_after."""
-        now = now or datetime.now(timezone.utc)
-        return next((k for k in self.encryption_keys if k.not_after is None or k.not_after > now), None)
+        return current_key(self.encryption_keys, now)
 
     @property
     def encryption_public_key(self) -> str | None:
@@ -85,11 +90,22 @@ class Federation:
     def get(self, org_id: str) -> Organisation | None:
         return self.organisations.get(org_id)
 
+    def demo_fallbacks(self, org_id: str) -> dict[str, Path | None]:
+        """Setting -> the public demo file an instance of `org_id` falls back to when the setting is unset
+        (only in demo mode: services/kernel/demo.py refuses it otherwise). A member has its own signing and
+        encryption key and the pathway secret; regional reporting its own encryption key and pseudonym secret."""
+        org = self.organisations.get(org_id)
+        reporting = org_id == self.reporting_org
+        return {"SIGNING_KEY_FILE": org.demo_signing_key_file if org else None,
+                "ENCRYPTION_KEY_FILE": org.demo_encryption_key_file if org else (
+                    self.reporting_demo_encryption_key_file if reporting else None),
+                "PATHWAY_SECRET_FILE": self.demo_pathway_secret_file if org else None,
+                "REPORTING_PSEUDONYM_SECRET_FILE": self.reporting_demo_pseudonym_secret_file if reporting else None}
+
     @property
     def reporting_encryption_public_key(self) -> str | None:
         """Regional reporting's current encryption key (base64): the first listed, not past its not_after."""
-        now = datetime.now(timezone.utc)
-        current = next((k for k in self.reporting_encryption_keys if k.not_after is None or k.not_after > now), None)
+        current = current_key(self.reporting_encryption_keys)
         return current.public_key if current else None
 
     def public_key(self, org_id: str) -> Ed25519PublicKey | None:

@@ -101,8 +101,9 @@ def test_state_change_and_event_commit_together_or_not_at_all(instance):
     assert catalogue_service.own_services(odl.ctx.uow) == []
 
 
-def referral_sent(instance):
-    """ODL's referral to the city's published service, sent and on the bus: (odl, city, target, referral)."""
+def referral_sent(instance, *, published: bool = True):
+    """ODL's referral to the city's published service, sent and (unless `published` is false) on the bus:
+    (odl, city, target, referral)."""
     social_cat = instance(catalogue.DEFINITION, "oulu-social")
     odl_ref = instance(referrals.DEFINITION, "odl")
     social_ref = instance(referrals.DEFINITION, "oulu-social")
@@ -111,7 +112,8 @@ def referral_sent(instance):
                                       for t in referrals_service.list_targets(odl_ref.ctx.uow)))
     client_id = client_with_consent(odl_ref, "oulu-social")
     sent = referrals_service.send_referral(odl_ref.ctx.uow, ODL, client_id, target.id, None, "Toivoo työtoimintaa")
-    odl_ref.publish()
+    if published:
+        odl_ref.publish()
     return odl_ref, social_ref, target, sent
 
 
@@ -476,14 +478,7 @@ def test_a_third_member_cannot_change_or_restrict_a_referral_it_is_not_a_party_t
 def _sent_and_cancelled_unpublished(instance):
     """ODL's referral to the city, sent and then cancelled by ODL, both events still in ODL's outbox:
     (odl, city, referral, the cancellation's outbox row)."""
-    social_cat = instance(catalogue.DEFINITION, "oulu-social")
-    odl_ref = instance(referrals.DEFINITION, "odl")
-    social_ref = instance(referrals.DEFINITION, "oulu-social")
-    target = publish(social_cat, SOCIAL, "Kuntouttava työtoiminta", "rehabilitative-work-activity")
-    odl_ref.consume_until(lambda: any(t["service_id"] == target.id
-                                      for t in referrals_service.list_targets(odl_ref.ctx.uow)))
-    client_id = client_with_consent(odl_ref, "oulu-social")
-    sent = referrals_service.send_referral(odl_ref.ctx.uow, ODL, client_id, target.id, None, "Toivoo työtoimintaa")
+    odl_ref, social_ref, _, sent = referral_sent(instance, published=False)
     referrals_service.act_on_referral(odl_ref.ctx.uow, ODL, sent.id, "cancel", "need-resolved", None)
     with odl_ref.ctx.engine.connect() as c:
         row = c.execute(select(outbox).where(outbox.c.key == str(sent.id), outbox.c.published_at.is_(None),

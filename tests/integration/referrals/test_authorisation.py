@@ -1,15 +1,9 @@
 """Authorisation matrix: every referrals API endpoint × role × another organisation's credentials."""
 from __future__ import annotations
 
-import uuid
-
 import pytest
-from sqlalchemy import create_engine, insert
 
-from services.kernel.auth import new_token, upsert_user
-from services.kernel.config import Settings, sqlalchemy_url
-from services.referrals.tables import service_target
-from tests.support.people import consent_to, synthetic_client
+from tests.integration.referrals.conftest import two_organisations
 
 pytestmark = pytest.mark.integration
 ROLES = ("caseworker", "manager", "registrar", "admin")
@@ -35,36 +29,8 @@ ALLOWED = {
 
 @pytest.fixture(scope="module")
 def api(pg, kafka):
-    from services.referrals.app import create_app
-    urls = {}
-    tokens = {}
-    for org in ("odl", "oulu-parish"):
-        url = sqlalchemy_url(pg.create_database(f"authz_{org.replace('-', '_')}_{uuid.uuid4().hex[:6]}"))
-        urls[org] = url
-    app = create_app(Settings(org_id="odl", service="referrals", database_url=urls["odl"],
-                              kafka_bootstrap_servers=kafka.bootstrap))
-    create_app(Settings(org_id="oulu-parish", service="referrals", database_url=urls["oulu-parish"],
-                        kafka_bootstrap_servers=kafka.bootstrap))  # migrates the other organisation's database
-    for org, url in urls.items():
-        eng = create_engine(url)
-        with eng.begin() as conn:
-            for role in ROLES:
-                tokens[(org, role)] = new_token()
-                upsert_user(conn, f"{role}@{org}", role, tokens[(org, role)])
-            if org == "odl":
-                conn.execute(insert(service_target).values(service_id=uuid.uuid4(), organization_id="oulu-social",
-                                                           name_fi="Kohde", status="active", version=1))
-        eng.dispose()
-    client = app.test_client()
-    cw = {"Authorization": f"Bearer {tokens[('odl', 'caseworker')]}"}
-    c = client.post("/api/v1/clients", json=synthetic_client(), headers=cw).get_json()
-    consent = client.post(f"/api/v1/clients/{c['id']}/consents", json=consent_to("oulu-social"), headers=cw).get_json()
-    target = client.get("/api/v1/targets", headers=cw).get_json()[0]["service_id"]
-    referral = client.post("/api/v1/referrals", json={"client_id": c["id"], "service_id": target}, headers=cw)
-    assert referral.status_code == 201, referral.get_json()
-    ids = {"client_id": c["id"], "consent_id": consent["id"], "referral_id": referral.get_json()["id"],
-           "action": "accept"}
-    return app, client, tokens, ids
+    apps, tokens, ids = two_organisations(pg, kafka, "authz", ROLES)
+    return apps["odl"], apps["odl"].test_client(), tokens, ids
 
 
 def api_calls(app, ids):

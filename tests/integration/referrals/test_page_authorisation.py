@@ -3,15 +3,9 @@ session (its cookie, under this instance's name). Logged in with the pages' own 
 from __future__ import annotations
 
 import re
-import uuid
-
 import pytest
-from sqlalchemy import create_engine, insert
 
-from services.kernel.auth import new_token, upsert_user
-from services.kernel.config import Settings, sqlalchemy_url
-from services.referrals.tables import service_target
-from tests.support.people import consent_to, synthetic_client
+from tests.integration.referrals.conftest import two_organisations
 
 pytestmark = pytest.mark.integration
 ROLES = ("caseworker", "manager", "registrar", "admin", "coordinator")  # a coordinator belongs at reporting
@@ -31,31 +25,7 @@ PASSWORD = "sivujen-testisalasana"
 
 @pytest.fixture(scope="module")
 def site(pg, kafka):
-    from services.referrals.app import create_app
-    apps, urls = {}, {}
-    for org in ("odl", "oulu-parish"):
-        urls[org] = sqlalchemy_url(pg.create_database(f"pages_{org.replace('-', '_')}_{uuid.uuid4().hex[:6]}"))
-        apps[org] = create_app(Settings(org_id=org, service="referrals", database_url=urls[org],
-                                        kafka_bootstrap_servers=kafka.bootstrap))
-    tokens = {}
-    for org, url in urls.items():
-        eng = create_engine(url)
-        with eng.begin() as conn:
-            for role in ROLES:
-                tokens[(org, role)] = new_token()
-                upsert_user(conn, f"{role}@{org}", role, tokens[(org, role)], password=PASSWORD)
-            conn.execute(insert(service_target).values(service_id=uuid.uuid4(), organization_id="oulu-social",
-                                                       name_fi="Kohde", status="active", version=1))
-        eng.dispose()
-    api = apps["odl"].test_client()
-    cw = {"Authorization": f"Bearer {tokens[('odl', 'caseworker')]}"}
-    c = api.post("/api/v1/clients", json=synthetic_client(), headers=cw).get_json()
-    consent = api.post(f"/api/v1/clients/{c['id']}/consents", json=consent_to("oulu-social"), headers=cw).get_json()
-    target = api.get("/api/v1/targets", headers=cw).get_json()[0]["service_id"]
-    referral = api.post("/api/v1/referrals", json={"client_id": c["id"], "service_id": target}, headers=cw)
-    assert referral.status_code == 201, referral.get_json()
-    ids = {"client_id": c["id"], "consent_id": consent["id"], "referral_id": referral.get_json()["id"],
-           "action": "accept"}
+    apps, _, ids = two_organisations(pg, kafka, "pages", ROLES, password=PASSWORD)
     sessions = {role: logged_in(apps["odl"], f"{role}@odl") for role in ROLES}
     foreign = logged_in(apps["oulu-parish"], "admin@oulu-parish")
     return apps["odl"], ids, sessions, foreign

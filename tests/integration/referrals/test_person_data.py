@@ -14,11 +14,7 @@ from sqlalchemy import func, select, update
 from kafka import KafkaConsumer, TopicPartition
 
 from services import referrals, reporting
-from services.kernel import broker
 from services.kernel.auth import Actor, Role
-from services.kernel.config import PROJECT_ROOT
-from services.kernel.events import new_event
-from services.kernel.keys import load_private_key
 from services.kernel.tables import outbox
 from services.referrals import service as rs
 from services.referrals.domain.identity import pathway_key
@@ -27,6 +23,7 @@ from services.referrals.tables import notification, referral as referral_t
 from services.reporting import service as reporting_service
 from services.reporting.domain import pseudonym
 from services.reporting.tables import event_count, person_seen
+from tests.support.adversary import Adversary
 from tests.support.people import consent_to, synthetic_client
 
 pytestmark = pytest.mark.integration
@@ -79,14 +76,9 @@ def test_sealed_data_pasted_from_another_referral_is_refused_and_nothing_changes
     data = {**staged(odl, genuine.id), "referral_id": pasted_id, "from_org": "oulu-parish",
             "consent_id": str(uuid.uuid4())}
     topic = city.topic("yhd.referrals")
-    ev = new_event(source="/orgs/oulu-parish/referrals", type=REQUESTED, key=pasted_id, data=data,
-                   signing_key=load_private_key(PROJECT_ROOT / "deploy" / "demo-keys" / "oulu-parish.ed25519.pem"),
-                   topic=topic)
-    p = broker.producer(kafka.bootstrap)
-    md = p.send(topic, key=pasted_id.encode(), value=ev.data_bytes, headers=ev.headers()).get(timeout=10)
-    p.close()
+    at = Adversary("oulu-parish", kafka.bootstrap).send(topic, REQUESTED, pasted_id, data)
 
-    dead = city.consume_until(lambda: parked(city, topic, md.partition, md.offset))
+    dead = city.consume_until(lambda: parked(city, topic, *at))
     assert dead["dlt_reason"] == "Rejected"
     assert f"bound to {{'referral_id': '{genuine.id}', 'from_org': 'odl'" in dead["dlt_error"]
     assert count(city, referral_t, referral_t.c.id == uuid.UUID(pasted_id)) == 0
@@ -97,7 +89,7 @@ def test_sealed_data_pasted_from_another_referral_is_refused_and_nothing_changes
         personal = c.execute(select(referral_t.c.personal).where(referral_t.c.id == genuine.id)).scalar()
     assert personal["note"] == "Toivoo työtoimintaa" and "bound" not in personal
     # reporting refuses it too: the parish cannot make a person count as its own
-    dead = region.consume_until(lambda: parked(region, topic, md.partition, md.offset))
+    dead = region.consume_until(lambda: parked(region, topic, *at))
     assert dead["dlt_reason"] == "Rejected" and "person sealed for reporting" in dead["dlt_error"]
     with region.ctx.engine.connect() as c:
         assert c.execute(select(person_seen.c.org_id)).scalars().all() == ["odl"]
@@ -181,13 +173,8 @@ def test_a_person_box_reporting_cannot_open_is_refused_at_once(pair, kafka, inst
             "requested_at": "2026-12-02T10:00:00Z", "consent_id": str(uuid.uuid4()), "categories": [],
             "person": sealed.seal({"bound": bound, "pathway_key": "pk1-" + "0" * 40}, other)}
     topic = city.topic("yhd.referrals")
-    ev = new_event(source="/orgs/oulu-parish/referrals", type=REQUESTED, key=rid, data=data,
-                   signing_key=load_private_key(PROJECT_ROOT / "deploy" / "demo-keys" / "oulu-parish.ed25519.pem"),
-                   topic=topic)
-    p = broker.producer(kafka.bootstrap)
-    md = p.send(topic, key=rid.encode(), value=ev.data_bytes, headers=ev.headers()).get(timeout=10)
-    p.close()
-    dead = region.consume_until(lambda: parked(region, topic, md.partition, md.offset))
+    at = Adversary("oulu-parish", kafka.bootstrap).send(topic, REQUESTED, rid, data)
+    dead = region.consume_until(lambda: parked(region, topic, *at))
     assert dead["dlt_reason"] == "Rejected" and "the person box" in dead["dlt_error"]
     assert count(region, person_seen, person_seen.c.org_id == "oulu-parish") == 0  # (earlier tests' are ODL's)
     city.consume_until(lambda: count(city, referral_t, referral_t.c.id == uuid.UUID(rid)))
@@ -203,14 +190,9 @@ def test_a_v1_event_with_a_plain_text_pathway_key_is_parked_by_every_consumer(pa
             "age_band": "18-24", "gender": "unknown", "pathway_key": "pk1-" + "0" * 40,
             "requested_at": "2026-12-02T10:00:00Z", "consent_id": str(uuid.uuid4()), "categories": []}
     topic = city.topic("yhd.referrals")
-    ev = new_event(source="/orgs/odl/referrals", type="fi.yhdistamo.referral.requested.v1", key=rid, data=data,
-                   signing_key=load_private_key(PROJECT_ROOT / "deploy" / "demo-keys" / "odl.ed25519.pem"),
-                   topic=topic)
-    p = broker.producer(kafka.bootstrap)
-    md = p.send(topic, key=rid.encode(), value=ev.data_bytes, headers=ev.headers()).get(timeout=10)
-    p.close()
+    at = Adversary("odl", kafka.bootstrap).send(topic, "fi.yhdistamo.referral.requested.v1", rid, data)
     for inst in (city, region, odl):
-        dead = inst.consume_until(lambda: parked(inst, topic, md.partition, md.offset))
+        dead = inst.consume_until(lambda: parked(inst, topic, *at))
         assert dead["dlt_reason"] == "ContractError", inst.ctx.settings.org_id
         assert "unknown event type or version: fi.yhdistamo.referral.requested.v1" in dead["dlt_error"]
     assert count(city, referral_t, referral_t.c.id == uuid.UUID(rid)) == 0

@@ -101,7 +101,7 @@ def test_an_encryption_key_rotation(tmp_path):
     settings = Settings.from_env("referrals", {"ORG_ID": "odl", "DATABASE_URL": "postgresql://x/y",
                                                "KAFKA_BOOTSTRAP_SERVERS": "k:9092",
                                                "ENCRYPTION_KEY_FILES": f"{keys}"})
-    ring = sealed.load_keyring(encryption_key_files(settings, before.get("odl")))
+    ring = sealed.load_keyring(encryption_key_files(settings, before))
     assert set(ring) == {sealed.encryption_kid(old.public_key), sealed.encryption_kid(new.public_key)}
     # 2. the new public key is listed first, the file deployed: senders seal for the new key
     overlap = federation(tmp_path, "overlap", signing=[(ODL_SIGNING, None)], encryption=[(new, None), (old, None)])
@@ -114,7 +114,7 @@ def test_an_encryption_key_rotation(tmp_path):
 
     # 3. after the window the old private key goes: what was sealed for it no longer opens, with the reason
     (keys / "2026-01.x25519").unlink()
-    ring = sealed.load_keyring(encryption_key_files(settings, overlap.get("odl")))
+    ring = sealed.load_keyring(encryption_key_files(settings, overlap))
     assert sealed.open_sealed(sealed_new, ring) == {"name": "Uusi Henkilö"}
     with pytest.raises(sealed.SealedError, match=f"sealed for encryption key {sealed.encryption_kid(old.public_key)}"
                                                  ", which this instance does not hold"):
