@@ -47,7 +47,13 @@ def camel(name: str) -> str:
 
 
 def render(doc: dict, reg: ContractRegistry, topics: dict) -> dict:
-    messages = {camel(c.name): {"name": c.type, "title": c.schema["title"],
+    versions: dict[str, int] = {}
+    for c in reg:
+        versions[c.name] = versions.get(c.name, 0) + 1
+    # a contract with one version is named by its name, one with several (consumers still read an older
+    # version during a member's upgrade) by name and version
+    key = lambda c: camel(c.name) + (f"V{c.version}" if versions[c.name] > 1 else "")  # noqa: E731
+    messages = {key(c): {"name": c.type, "title": c.schema["title"],
                                 "traits": [{"$ref": "#/components/messageTraits/cloudevent"}],
                                 "payload": {"$ref": f"events/{c.name}/v{c.version}.json"}}
                 for c in sorted(reg, key=lambda c: c.type)}

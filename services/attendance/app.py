@@ -1,10 +1,19 @@
 from services.kernel.http_app import create_service_app
 
 from . import DEFINITION
-from .api import bp
+from .api import CONFIG, bp
+from .service import AttendanceConfig
 
 
-def create_app(settings=None):
-    return create_service_app(DEFINITION, [bp], title="Yhdistämö attendance",
-                              description="Record encounters at drop-in places, groups, guidance and home visits.",
-                              settings=settings)
+def create_app(settings=None, *, directory=None, config: AttendanceConfig | None = None):
+    """`directory`: how attendance reads its organisation's clients (the referrals service); `config`:
+    ATTENDANCE_NO_SHOW_SESSIONS, GUIDANCE_CONTACT_DAYS, INSTRUMENTS_DIR from the environment by default."""
+    app = create_service_app(DEFINITION, [bp], title="Yhdistämö attendance",
+                             description="Encounters at drop-in places and one-stop points, groups and sessions, "
+                                         "individual guidance, home visits, network meetings, aid, events for "
+                                         "professionals, and life-situation measures.",
+                             settings=settings)
+    app.extensions[CONFIG] = config or AttendanceConfig.from_env()
+    if directory is not None:
+        app.extensions["yhd.directory"] = directory
+    return app

@@ -340,13 +340,13 @@ def test_a_failing_handler_is_retried_then_dead_lettered_and_the_rest_of_the_bat
     odl = instance(attendance.DEFINITION, "odl")
     region = instance(reporting.DEFINITION, "region")
     when = datetime.now(timezone.utc) - timedelta(hours=1)
-    encounters = [attendance_service.record_encounter(odl.ctx.uow, ODL, kind="drop-in", anonymous=True,
-                                                      participants=2, occurred_at=when) for _ in range(10)]
+    encounters = [attendance_service.record_encounter(odl.ctx.uow, ODL, {"kind": "drop-in", "count": 2,
+                                                      "occurred_at": when})[0] for _ in range(10)]
     odl.publish()
     poison = str(encounters[4].id)
     handlers = Handlers()
 
-    @handlers.on("fi.yhdistamo.attendance.encounter-recorded.v1")
+    @handlers.on("fi.yhdistamo.attendance.encounter-recorded.v2")
     def apply(uow, event):
         if event.data["encounter_id"] == poison:
             raise ValueError("this one cannot be applied")

@@ -51,8 +51,8 @@ def started(kafka, topic_prefix):
 
 
 def record(inst) -> str:
-    e = attendance_service.record_encounter(inst.ctx.uow, ODL, kind="drop-in", anonymous=True, participants=2,
-                                            occurred_at=datetime.now(timezone.utc) - timedelta(hours=1))
+    e = attendance_service.record_encounter(inst.ctx.uow, ODL, {"kind": "drop-in", "count": 2,
+                                            "occurred_at": datetime.now(timezone.utc) - timedelta(hours=1)})[0]
     assert inst.publish() == 1
     with inst.ctx.engine.connect() as c:
         return c.execute(select(outbox.c.event_id).order_by(outbox.c.seq.desc()).limit(1)).scalar()

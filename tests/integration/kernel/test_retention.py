@@ -128,8 +128,8 @@ def test_a_member_offline_longer_than_the_retention_resumes_at_the_log_start(ins
 
     def record(n: int) -> None:
         for _ in range(n):
-            attendance_service.record_encounter(odl.ctx.uow, WORKER, kind="drop-in", anonymous=True, participants=1,
-                                                occurred_at=datetime.now(timezone.utc) - timedelta(hours=1))
+            attendance_service.record_encounter(odl.ctx.uow, WORKER, {"kind": "drop-in",
+                                                "occurred_at": datetime.now(timezone.utc) - timedelta(hours=1)})
         odl.publish()
 
     def applied() -> int:
