@@ -1,13 +1,12 @@
 """Demo data, loaded through the services' public APIs as a caseworker would."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-
 import yaml
 
 from services.kernel.config import PROJECT_ROOT
 
 from .client import StackClient, consent_to, eventually
+from .demo_attendance import load_attendance
 
 CATALOGUE_FILE = PROJECT_ROOT / "deploy" / "demo" / "catalogue.yaml"
 
@@ -62,13 +61,8 @@ def load_demo_data(stack: StackClient) -> str:
     eventually(lambda: stack.ok("odl", "referrals", "GET", "/api/v1/referrals", params={"box": "incoming"})["total"],
                what="the demo referral's arrival at ODL")
     stack.ok("odl", "referrals", "POST", f"/api/v1/referrals/{second['id']}/accept", json={})
-    # anonymous drop-in visits at HELMI café last Monday
-    monday = datetime.now(timezone.utc) - timedelta(days=datetime.now(timezone.utc).weekday() or 7)
-    for hour, n in ((11, 3), (12, 5), (13, 2)):  # UTC: within 13–17 Helsinki time in winter and summer
-        stack.ok("odl", "attendance", "POST", "/api/v1/encounters", json={
-            "kind": "drop-in", "anonymous": True, "participants": n,
-            "occurred_at": monday.replace(hour=hour, minute=0, second=0, microsecond=0).isoformat()})
-    return f"{placed} locations, {published} services, 2 clients with consents and referrals, 3 drop-in encounters"
+    entries = load_attendance(stack, (second["id"], DEMO_CLIENTS[1]))
+    return f"{placed} locations, {published} services, 2 clients with consents and referrals, {entries}"
 
 
 # Synthetic people: identity codes with individual numbers 900-999 are never given to real people.

@@ -10,8 +10,8 @@ from . import service
 from .schemas import (AttendanceIn, AttendanceOut, EncounterIn, EncounterListArgs, EncounterOut, EncounterPage,
                       GroupDetailOut, GroupIn, GroupListArgs, GroupOut, GuidanceEndIn, GuidanceIn, GuidanceOut,
                       IncomingOut, InstrumentOut, LeaveIn, LinkIn, LinkOut, MeasurementIn, MeasurementOut,
-                      MeasurementsOut, NoContactArgs, NoContactOut, ParticipantIn, ParticipantOut, SessionIn,
-                      SessionOut, TallyArgs, TallyOut, TimelineOut)
+                      MeasurementsOut, NoContactArgs, NoContactOut, ParticipantIn, ParticipantOut, ServiceOut,
+                      SessionIn, SessionOut, TallyArgs, TallyOut, TimelineOut)
 
 bp = Blueprint("attendance", __name__, url_prefix="/api/v1",
                description="Encounters, groups and sessions, guidance, life-situation measures")
@@ -73,6 +73,15 @@ def list_encounters(args):
 def void(encounter_id):
     """Undo an entry (the recorder, or a manager, within 12 hours)."""
     return service.void_encounter(new_uow, current_actor(), encounter_id, purpose=purpose())
+
+
+@bp.get("/services")
+@requires(*CASEWORK)
+@bp.response(200, ServiceOut(many=True))
+@bp.doc(security=SECURITY)
+def services():
+    """This organisation's catalogue services and their places: where an encounter can be recorded."""
+    return service.own_services(new_uow)
 
 
 @bp.get("/tally")

@@ -88,6 +88,18 @@ class EncounterPage(Schema):
     per_page = fields.Integer()
 
 
+class PlaceOut(Schema):
+    id = fields.String()
+    name = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class ServiceOut(Schema):
+    service_id = fields.UUID()
+    name = fields.Dict(keys=fields.String(), values=fields.String())
+    locations = fields.List(fields.Nested(PlaceOut))
+    status = fields.String()
+
+
 class TallyArgs(StrictSchema):
     service_id = fields.UUID()
 

@@ -82,3 +82,9 @@ def tally(uow_factory, actor: Actor, service_id=None) -> dict:
     with uow_factory() as uow:
         return {"day": today, **uow.encounters.tally(recorded_by=actor.username, since=start_of_local_day(today),
                                                      service_id=service_id)}
+
+
+def own_services(uow_factory) -> list[dict]:
+    """The organisation's active catalogue services and their places, as its catalogue announced them."""
+    with uow_factory() as uow:
+        return uow.services.all()

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from services.attendance.tables import incoming_referral
 from services.kernel.tables import access_log, outbox
@@ -278,6 +278,7 @@ def test_a_referral_not_sent_here_cannot_be_linked(odl):
 
 # -- who may do what ------------------------------------------------------------------------------------------
 ROUTES = [("POST", "/api/v1/encounters"), ("GET", "/api/v1/encounters"), ("GET", "/api/v1/tally"),
+          ("GET", "/api/v1/services"),
           ("POST", "/api/v1/encounters/{id}/void"), ("POST", "/api/v1/groups"), ("GET", "/api/v1/groups"),
           ("GET", "/api/v1/groups/{id}"), ("POST", "/api/v1/groups/{id}/participants"),
           ("POST", "/api/v1/groups/{id}/sessions"), ("GET", "/api/v1/groups/{id}/sessions"),
