@@ -16,6 +16,11 @@ def record():
     return jsonify({"id": str(uuid.uuid4()), **body}), 201
 
 
+@app.get("/api/v1/tally")
+def tally():
+    return jsonify({"day": "2026-12-01", "total": 0, "by_age_band": {}, "by_gender": {}, "last": None})
+
+
 @app.get("/healthz")
 def healthz():
     return {"status": "ok"}

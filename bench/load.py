@@ -56,7 +56,8 @@ def wrk_run(wrk: str, url: str, lua: Path, connections: int, threads: int, secon
 
 
 def _py_client(args) -> tuple[int, int, list]:
-    host, port, path, body, headers, seconds = args
+    host, port, path, body, headers, seconds, method, unique = args
+    import uuid
     ok = bad = 0
     lat = []
     conn = http.client.HTTPConnection(host, port, timeout=30)
@@ -64,10 +65,11 @@ def _py_client(args) -> tuple[int, int, list]:
     while time.perf_counter() < deadline:
         t = time.perf_counter()
         try:
-            conn.request("POST", path, body=body, headers=headers)
+            sent = {**headers, unique: uuid.uuid4().hex} if unique else headers
+            conn.request(method, path, body=body if method == "POST" else None, headers=sent)
             resp = conn.getresponse()
             resp.read()
-            if resp.status == 201:
+            if resp.status == (201 if method == "POST" else 200):
                 ok += 1
             else:
                 bad += 1
@@ -83,11 +85,12 @@ def _py_client(args) -> tuple[int, int, list]:
     return ok, bad, lat
 
 
-def py_run(port: int, path: str, body: bytes, headers: dict, connections: int, seconds: float) -> dict:
+def py_run(port: int, path: str, body: bytes, headers: dict, connections: int, seconds: float, method: str = "POST",
+           unique: str | None = None) -> dict:
     """Fallback load generator: one keep-alive connection per process (http.client)."""
     with multiprocessing.get_context("spawn").Pool(connections) as pool:
         t = time.perf_counter()
-        parts = pool.map(_py_client, [("127.0.0.1", port, path, body, headers, seconds)] * connections)
+        parts = pool.map(_py_client, [("127.0.0.1", port, path, body, headers, seconds, method, unique)] * connections)
         elapsed = time.perf_counter() - t
     ok = sum(p[0] for p in parts)
     bad = sum(p[1] for p in parts)
@@ -96,23 +99,45 @@ def py_run(port: int, path: str, body: bytes, headers: dict, connections: int, s
             "p50_ms": percentile(lat, 50), "p99_ms": percentile(lat, 99), "tool": "python http.client"}
 
 
+# wrk runs the script once per thread: a key per request from the thread's random prefix and a counter
+UNIQUE_LUA = """
+local prefix, n = nil, 0
+request = function()
+  if prefix == nil then math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16)); prefix = tostring(math.random(1, 2^30)) end
+  n = n + 1
+  wrk.headers[%s] = prefix .. "-" .. n .. "-bench"
+  return wrk.format()
+end
+"""
+
+
 @dataclass
 class Load:
-    """POSTs of one JSON body to one path, from `connections` keep-alive connections (wrk or Python)."""
+    """Requests (a POST of one JSON body, or a GET) to one path, from `connections` keep-alive connections
+    (wrk or Python). `unique`: a header given a fresh value on every request (an Idempotency-Key)."""
     wrk: str | None
     connections: int
     headers: dict
     path: str
     body: str
     lua: Path
+    method: str = "POST"
+    unique: str | None = None
 
     @classmethod
-    def of(cls, wrk: str | None, connections: int, headers: dict, path: str, body: str, lua: Path) -> "Load":
-        lua.write_text("wrk.method = \"POST\"\n" + f"wrk.body = {json.dumps(body)}\n" +
-                       "".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}\n" for k, v in headers.items()))
-        return cls(wrk, connections, headers, path, body, lua)
+    def of(cls, wrk: str | None, connections: int, headers: dict, path: str, body: str, lua: Path,
+           method: str = "POST", unique: str | None = None) -> "Load":
+        script = f"wrk.method = {json.dumps(method)}\n"
+        if method == "POST":
+            script += f"wrk.body = {json.dumps(body)}\n"
+        script += "".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}\n" for k, v in headers.items())
+        if unique:
+            script += UNIQUE_LUA % json.dumps(unique)
+        lua.write_text(script)
+        return cls(wrk, connections, headers, path, body, lua, method, unique)
 
     def __call__(self, port: int, seconds: float) -> dict:
         if self.wrk:
             return wrk_run(self.wrk, f"http://127.0.0.1:{port}{self.path}", self.lua, self.connections, 2, seconds)
-        return py_run(port, self.path, self.body.encode(), self.headers, self.connections, seconds)
+        return py_run(port, self.path, self.body.encode(), self.headers, self.connections, seconds, self.method,
+                      self.unique)

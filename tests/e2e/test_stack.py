@@ -28,8 +28,7 @@ def test_stack_json_describes_every_organisation_and_every_url_is_healthy(stack)
     assert reporting["coordinator@region"] == ("coordinator", None)
     assert {reporting[f"manager.{org}@region"] for org in stack.desc["orgs"]} == {
         ("manager", org) for org in stack.desc["orgs"]}
-    consumers = {stack.desc["reporting"]} | {u for o in stack.desc["orgs"].values()
-                                             for svc, u in o["services"].items() if svc != "attendance"}
+    consumers = {stack.desc["reporting"]} | {u for o in stack.desc["orgs"].values() for u in o["services"].values()}
     for url in stack.urls():
         r = stack.request("GET", url + "/healthz")
         assert r.status_code == 200, (url, r.text)
@@ -173,7 +172,8 @@ def test_bad_input_gets_problem_json_and_nothing_is_saved(stack):
 
 def test_attendance_encounter_flows_to_reporting(stack):
     r = stack.call("oulu-parish", "attendance", "POST", "/api/v1/encounters", json={
-        "kind": "group", "anonymous": True, "participants": 7, "occurred_at": "2026-11-23T14:00:00+02:00"})
+        "kind": "aid", "aid_kind": "food", "count": 7, "count_unit": "households",
+        "occurred_at": "2026-11-23T14:00:00+02:00"})
     assert r.status_code == 201, r.text
     eventually(lambda: counts(stack).get("oulu-parish", {}).get("attendance.encounter-recorded"))
     page = stack.request("GET", stack.desc["reporting"] + "/public")   # the dashboard itself needs a login
