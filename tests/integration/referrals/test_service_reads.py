@@ -162,3 +162,46 @@ def test_more_than_200_ids_or_a_bad_one_is_422(world, query):
     r = world.client.get(f"/api/v1/clients?ids={query}", headers=world.as_service())
     assert r.status_code == 422 and r.mimetype == "application/problem+json", r.get_data(as_text=True)[:300]
     assert "ids" in r.get_data(as_text=True)
+
+
+# -- attendance's adapter (services/attendance/directory.py) against this real referrals app ----------------------
+
+class ThroughFlask:
+    """A requests.Session-like `get` answered by the referrals app in-process (its test client)."""
+
+    def __init__(self, app, base: str):
+        self.client, self.base = app.test_client(), base
+
+    def get(self, url, headers=None, timeout=None):
+        assert url.startswith(self.base) and timeout
+        r = self.client.get(url[len(self.base):], headers=headers)
+        return type("Answer", (), {"status_code": r.status_code, "json": lambda _self: r.get_json()})()
+
+
+def test_attendances_directory_reads_cards_and_searches_as_the_caseworker(world):
+    from services.attendance.directory import ClientDirectory
+    d = ClientDirectory("http://odl-referrals:8000", world.service_token,
+                        session=ThroughFlask(world.app, "http://odl-referrals:8000"))
+    a, b, c = world.clients
+    mark = world.last_log_id()
+    cards = d.cards([a["id"], c["id"], uuid.uuid4()], acting_for="caseworker@odl", purpose="attendance")
+    assert {str(k): (v.name, v.age_band, v.gender) for k, v in cards.items()} == {
+        a["id"]: (a["name"], "15-17", a["gender"]), c["id"]: (c["name"], "30-35", c["gender"])}
+    found = d.search(b["name"], acting_for="caseworker@odl")
+    assert b["id"] in {str(x.id) for x in found}
+    rows = world.rows_after(mark)
+    assert {(r.username, r.purpose) for r in rows} == {("caseworker@odl", "attendance (via attendance-service)"),
+                                                      ("caseworker@odl", "casework (via attendance-service)")}
+
+
+def test_attendances_directory_explains_a_refused_token_and_a_refused_user(world):
+    from services.attendance.directory import ClientDirectory, DirectoryUnavailable
+    base = "http://odl-referrals:8000"
+    wrong = ClientDirectory(base, new_token(), session=ThroughFlask(world.app, base))
+    with pytest.raises(DirectoryUnavailable) as e:
+        wrong.cards([world.clients[0]["id"]], acting_for="caseworker@odl")
+    assert e.value.code == "directory-token-refused"
+    right = ClientDirectory(base, world.service_token, session=ThroughFlask(world.app, base))
+    with pytest.raises(DirectoryUnavailable) as e:
+        right.cards([world.clients[0]["id"]], acting_for="registrar@odl")
+    assert e.value.code == "directory-acting-for-refused"
