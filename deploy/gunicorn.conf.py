@@ -8,6 +8,9 @@ threads = int(os.environ.get("WEB_THREADS", "4"))
 timeout = 30
 graceful_timeout = 10
 keepalive = 5
+# the longest request line allowed (default 4094): attendance asks referrals for up to 200 clients by id in
+# one GET (/api/v1/clients?ids=…, about 7.4 kB)
+limit_request_line = 8190
 accesslog = os.environ.get("ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()

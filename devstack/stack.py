@@ -43,6 +43,9 @@ from .reaper import Reaper, stop_leftovers
 from .supervision import Backoff, EngineSupervisor
 
 ROLES = ("caseworker", "manager", "registrar", "admin")
+# attendance's own user at its organisation's referrals service (role `service`): it reads the client directory
+# there for the user logged in to attendance (services/attendance/directory.py)
+DIRECTORY_USER = "attendance-service"
 USER_FIELDS = ("username", "role", "token", "password")   # what var/stack.json tells of each demo user
 REPORTING_USER_FIELDS = USER_FIELDS + ("member_org",)
 
@@ -169,6 +172,9 @@ class Stack:
                 for u in users[org_id]:
                     upsert_user(conn, u["username"], u["role"], u["token"], u["display_name"], u.get("password"),
                                 u.get("member_org"))
+                if svc == "referrals" and self.port_of(org_id, "attendance"):
+                    upsert_user(conn, DIRECTORY_USER, "service", self.directory_token_file(org_id).read_text().strip(),
+                                f"Attendance ({org_id})")
             eng.dispose()
         say("Schemas migrated and users seeded")
         return urls
@@ -203,6 +209,20 @@ class Stack:
                     "display_name": f"Demo manager of {org_id} (reporting)"}
                    for org_id in self.federation.organisations if self.only is None or org_id in self.only])
 
+    def directory_token_file(self, org_id: str) -> Path:
+        """The file holding attendance's token at the organisation's referrals service (REFERRALS_TOKEN_FILE),
+        kept across runs in var/service-tokens/."""
+        path = self.var / "service-tokens" / f"{org_id}-{DIRECTORY_USER}"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(new_token())
+            path.chmod(0o600)
+        return path
+
+    def port_of(self, org_id: str, svc: str) -> int | None:
+        """The port of the organisation's instance of `svc`; None when the stack does not run it."""
+        return next((port for o, s, port in self.instances() if o == org_id and s == svc), None)
+
     def metrics_token(self) -> str:
         """The stack's METRICS_TOKEN (kept across runs in var/metrics-token): what /metrics asks for."""
         path = self.var / "metrics-token"
@@ -224,6 +244,10 @@ class Stack:
                    PYTHONUNBUFFERED="1", KAFKA_CLIENT_TIMEOUT_MS=os.environ.get("KAFKA_CLIENT_TIMEOUT_MS", "10000"),
                    YHD_DEMO_MODE="1",  # the public demo keys, pathway secret and derived session secrets
                    METRICS_TOKEN=self.metrics_token())
+        referrals = self.port_of(org_id, "referrals")
+        if svc == "attendance" and referrals:   # the organisation's client directory
+            env.update(REFERRALS_URL=f"http://127.0.0.1:{referrals}",
+                       REFERRALS_TOKEN_FILE=str(self.directory_token_file(org_id)))
         fed = self.federation
         if org_id == fed.reporting_org:  # reporting's demo key (opens the person keys) and pseudonym secret
             for name, path in (("ENCRYPTION_KEY_FILE", fed.reporting_demo_encryption_key_file),
@@ -394,8 +418,8 @@ def main(argv=None) -> int:
     var = args.var.resolve()
     if args.reset:
         stop_earlier_run(var)  # before its data goes
-        for sub in ("postgres", "kafka", "logs", "metrics", "metrics-token", "users.json", "demo-loaded",
-                    "stack.json"):
+        for sub in ("postgres", "kafka", "logs", "metrics", "metrics-token", "users.json", "service-tokens",
+                    "demo-loaded", "stack.json"):
             target = var / sub
             if target.is_dir():
                 shutil.rmtree(target)

@@ -65,6 +65,7 @@ class Instance:
     encryption_key: str | None = None  # X25519 key that opens personal data sealed for the org
     pathway_secret: str | None = None
     pseudonym_secret: str | None = None  # reporting's own: its second pseudonymisation of person keys
+    directory: str | None = None  # attendance: the web container of the organisation's referrals (client directory)
 
     @property
     def name(self) -> str:
@@ -86,6 +87,11 @@ class Instance:
     def container(self, process: str) -> str:
         return self.name if process == "web" else f"{self.name}-{process}"
 
+    @property
+    def directory_secret(self) -> str | None:
+        """The Compose secret holding attendance's token at its organisation's referrals service."""
+        return f"{self.org}-attendance-service-token" if self.directory else None
+
 
 def load_federation(path: Path = FEDERATION_FILE) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -102,9 +108,10 @@ def instances(federation: dict) -> list[Instance]:
             if svc not in known:
                 raise ValueError(f"{org_id}: unknown service {svc!r} (known: {', '.join(known)})")
             port = service_list.load()[svc].port(BASE_PORT, i)
+            directory = f"{org_id}-referrals" if svc == "attendance" and "referrals" in org["services"] else None
             result.append(Instance(org_id, svc, port, org.get("demo_signing_key_file"),
                                    encryption_key=org.get("demo_encryption_key_file"),
-                                   pathway_secret=federation.get("demo_pathway_secret_file")))
+                                   pathway_secret=federation.get("demo_pathway_secret_file"), directory=directory))
     region = federation["region_reporting"]
     for svc in service_list.regional_services():
         result.append(Instance(region["org"], svc, service_list.load()[svc].port(BASE_PORT, None), None,
@@ -143,6 +150,7 @@ def mapping(pairs: dict, indent: int) -> list[str]:
 WEB_HEALTHCHECK = ("import urllib.request; "
                    f"urllib.request.urlopen('http://127.0.0.1:{WEB_PORT}/healthz', timeout=4)")
 METRICS_TOKEN_FILE = "deploy/demo-keys/metrics-token"   # public, like the demo keys: a demo's metrics token
+DIRECTORY_TOKEN_FILE = "deploy/demo-keys/attendance-service-token"   # public too: attendance's token at referrals
 WORKER_HEALTHCHECK = ("import os, urllib.request; "
                       "t = open(os.environ['METRICS_TOKEN_FILE']).read().strip(); "
                       f"urllib.request.urlopen(urllib.request.Request('http://127.0.0.1:{METRICS_PORT}/metrics', "
@@ -179,6 +187,11 @@ def compose_header(insts: list[Instance]) -> list[str]:
         "# reporting, the person keys members seal for it) and PATHWAY_SECRET_FILE (members only), and, for",
         "# reporting only, REPORTING_PSEUDONYM_SECRET_FILE (its second pseudonym of each person key: a secret",
         "# no member holds).",
+        "# Attendance reads its organisation's clients from that organisation's referrals (REFERRALS_URL) with",
+        "# the token in the secret <org>-attendance-service-token (REFERRALS_TOKEN_FILE; here the public demo",
+        f"# token {DIRECTORY_TOKEN_FILE}): add that user to the referrals database once,",
+        "#     docker compose exec odl-referrals sh -c 'python -m services.kernel.admin add-user \\",
+        "#         attendance-service service --token \"$(cat /app/deploy/demo-keys/attendance-service-token)\"'",
         "",
     ]
     return lines
@@ -280,6 +293,9 @@ def compose_instance_envs(insts: list[Instance]) -> list[str]:
             env["PATHWAY_SECRET_FILE"] = f"{APP_DIR}/{inst.pathway_secret}"
         if inst.pseudonym_secret:
             env["REPORTING_PSEUDONYM_SECRET_FILE"] = f"{APP_DIR}/{inst.pseudonym_secret}"
+        if inst.directory:
+            env["REFERRALS_URL"] = f"http://{inst.directory}:{WEB_PORT}"
+            env["REFERRALS_TOKEN_FILE"] = f"/run/secrets/{inst.directory_secret}"
         lines.append(f"  {inst.name}: &{inst.name}-env")
         lines += mapping(env, 4)
     lines.append("")
@@ -373,6 +389,7 @@ def compose_infrastructure(insts: list[Instance]) -> list[str]:
 
 def compose_instance(inst: Instance) -> list[str]:
     title = (f"regional reporting ({inst.org})" if inst.reporting else f"{inst.org} {inst.service}")
+    secrets = [f"    secrets: {flow([inst.directory_secret])}"] if inst.directory_secret else []
     lines = [
         f"  # -- {title} " + "-" * max(3, 72 - len(title)),
         "",
@@ -382,6 +399,7 @@ def compose_instance(inst: Instance) -> list[str]:
         f"    environment: {{<<: [*web-env, *{inst.name}-env]}}",
         "    ports:",
         f"      - {scalar(f'{BIND_ADDRESS}:{inst.host_port}:{WEB_PORT}')}",
+        *secrets,
         "",
     ]
     for process in inst.workers:
@@ -390,11 +408,20 @@ def compose_instance(inst: Instance) -> list[str]:
             "    <<: *worker",
             f"    command: {flow(['python', '-m', f'services.{inst.service}.worker', process])}",
             f"    environment: {{<<: [*worker-env, *{inst.name}-env]}}",
+            *secrets,
             "    depends_on:",
             f"      {inst.container('web')}: {{condition: service_healthy}}  # it has migrated the schema",
             "",
         ]
     return lines
+
+
+def compose_secrets(insts: list[Instance]) -> list[str]:
+    lines = ["", "# A real deployment points each at the organisation's own file.", "secrets:"]
+    for inst in insts:
+        if inst.directory_secret:
+            lines += [f"  {inst.directory_secret}:", f"    file: ./{DIRECTORY_TOKEN_FILE}"]
+    return lines if len(lines) > 3 else []
 
 
 def compose_observability() -> list[str]:
@@ -455,7 +482,7 @@ def render_compose(federation: dict) -> str:
     lines += compose_infrastructure(insts)
     for inst in insts:
         lines += compose_instance(inst)
-    lines += compose_observability()
+    lines += compose_observability() + compose_secrets(insts)
     return "\n".join(lines) + "\n"
 
 

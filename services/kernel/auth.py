@@ -4,6 +4,11 @@ An API call authenticates with `Authorization: Bearer <token>`; a browser logs i
 with a username and password (werkzeug's salted hash) and then carries a signed
 Flask session cookie. Either way `current_actor()` answers who is asking.
 
+A sibling service of the same organisation (role `service`, e.g. attendance reading its organisation's
+client directory from referrals) calls with its own token *on behalf of* a user of this instance, named by
+`X-Acting-For`; only routes that list `Role.SERVICE` accept it, and the request then acts as that user
+(`Actor.via` names the service, so the access log says through whom the user read).
+
 Every page login attempt is logged (`login_attempt`: username tried, address, time, result); an account
 with too many recent failures is locked for a while (logins.Lockout). The session cookie names the
 user's session generation, which logout raises: the cookie, and every copy of it, then stops working.
@@ -34,6 +39,10 @@ class Role(str, enum.Enum):
     REGISTRAR = "registrar"
     ADMIN = "admin"
     COORDINATOR = "coordinator"   # regional reporting: the whole region's figures
+    SERVICE = "service"           # a sibling service of the organisation, acting for a user (X-Acting-For)
+
+
+ACTING_FOR = "X-Acting-For"   # the header naming the user a Role.SERVICE caller acts for
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,7 @@ class Actor:
     role: Role
     org_id: str
     member_org: str | None = None   # at a regional instance: the one organisation this user speaks for
+    via: str | None = None          # the service user through which this user acts (Role.SERVICE)
 
 
 def system_actor(org_id: str) -> Actor:
@@ -234,16 +244,45 @@ ON_REFUSAL = "yhd.on_refusal"   # app.extensions[ON_REFUSAL]: called (actor, ref
 
 def requires(*roles: Role):
     """Allow the listed roles (admin is always allowed). A refusal is first reported to the app's
-    `ON_REFUSAL` hook, if it has one (the referrals service writes it to the access log)."""
+    `ON_REFUSAL` hook, if it has one (the referrals service writes it to the access log).
+
+    `Role.SERVICE` is never implied (not by admin, not by an empty list): a route that lists it lets a
+    sibling service in, acting for the user its `X-Acting-For` names, who must hold one of the other
+    listed roles (or admin); the route then sees that user as `current_actor()`."""
     def deco(fn):
         @wraps(fn)
         def wrapper(*a, **kw):
             actor = current_actor()
-            if roles and actor.role not in roles and actor.role != Role.ADMIN:
-                refusal = Forbidden(f"Role '{actor.role.value}' may not do this.")
-                if ON_REFUSAL in current_app.extensions:
-                    current_app.extensions[ON_REFUSAL](actor, refusal)
-                raise refusal
+            if actor.role == Role.SERVICE:
+                g.actor = _acting_for(actor, roles)
+            elif roles and actor.role not in roles and actor.role != Role.ADMIN:
+                _refuse(actor, Forbidden(f"Role '{actor.role.value}' may not do this."))
             return fn(*a, **kw)
         return wrapper
     return deco
+
+
+def _refuse(actor: Actor, refusal: Forbidden):
+    if ON_REFUSAL in current_app.extensions:
+        current_app.extensions[ON_REFUSAL](actor, refusal)
+    raise refusal
+
+
+def _acting_for(service: Actor, roles) -> Actor:
+    """The user a service caller acts for: a user of this instance allowed the route themselves."""
+    if Role.SERVICE not in roles:
+        _refuse(service, Forbidden("Role 'service' may not do this."))
+    username = request.headers.get(ACTING_FOR, "").strip()[:100]
+    if not username:
+        _refuse(service, Forbidden(f"A service acts for a user of this organisation: send {ACTING_FOR}: "
+                                   "<username>.", code="acting-for-refused"))
+    allowed = {r for r in roles if r != Role.SERVICE} | {Role.ADMIN}
+    ctx = current_app.extensions["yhd"]
+    with ctx.engine.connect() as conn:
+        row = conn.execute(select(api_user).where(api_user.c.username == username)).first()
+    if row is None or row.role not in {r.value for r in allowed}:
+        # one answer for an unknown user and a user without the role: the refusal tells no usernames
+        _refuse(service, Forbidden(f"A service may act here only for a user of this organisation with the role "
+                                   f"{' or '.join(sorted(r.value for r in allowed))}.", code="acting-for-refused"))
+    return Actor(row.username, row.display_name, Role(row.role), ctx.settings.org_id, row.member_org,
+                 via=service.username)

@@ -61,6 +61,9 @@ class AccessLog:
         self.conn, self.org_id = conn, org_id
 
     def _row(self, actor, subject, action, purpose, result) -> dict:
+        via = getattr(actor, "via", None)
+        if via:   # a user reading through a sibling service (auth.Role.SERVICE): the log says through whom
+            purpose = f"{purpose or 'casework'} (via {via})"
         return dict(username=actor.username, org_id=actor.org_id or self.org_id,
                     role=getattr(actor.role, "value", actor.role), subject=None if subject is None else str(subject),
                     action=action, purpose=purpose, result=result)

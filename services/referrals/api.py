@@ -6,13 +6,13 @@ from services.kernel.auth import Role, current_actor, requires
 from services.kernel.http_app import new_uow
 
 from . import service
-from .schemas import (ActionIn, ClientDetailOut, ClientIn, ClientListArgs, ClientListItemOut, ClientOut, ConsentIn,
+from .schemas import (ActingForHeaders, ActionIn, ClientDetailOut, ClientIn, ClientListArgs, ClientListItemOut, ClientOut, ConsentIn,
                       ConsentOut, DataReportOut, HistoryOut, InboxOut, OutcomeIn, OutcomeOut, ReferralDetailOut, ReferralIn,
                       ReferralListArgs, ReferralOut, ReferralPage, TargetOut)
 
 bp = Blueprint("referrals", __name__, url_prefix="/api/v1", description="Clients, consents and referrals")
 SECURITY = [{"bearer": []}]
-CASEWORK = (Role.CASEWORKER, Role.MANAGER)
+CASEWORK = (Role.CASEWORKER, Role.MANAGER)   # never Role.SERVICE: a route lets a sibling service in by naming it
 
 
 def purpose():
@@ -30,13 +30,16 @@ def register_client(body):
 
 
 @bp.get("/clients")
-@requires(*CASEWORK)
+@requires(*CASEWORK, Role.SERVICE)   # the organisation's attendance, for a caseworker (X-Acting-For)
 @bp.arguments(ClientListArgs, location="query")
+@bp.arguments(ActingForHeaders, location="headers")   # documents the header; `requires` has checked it
 @bp.response(200, ClientListItemOut(many=True))
 @bp.doc(security=SECURITY)
-def list_clients(args):
+def list_clients(args, _headers):
+    """Search clients, or fetch named ones (`ids`). A sibling service of the organisation may call this with
+    its own token, acting for a caseworker or manager it names in X-Acting-For; the reads are logged as theirs."""
     return service.list_clients(new_uow, current_actor(), args.get("search"), args["per_page"],
-                                (args["page"] - 1) * args["per_page"], purpose=purpose())[0]
+                                (args["page"] - 1) * args["per_page"], ids=args.get("ids"), purpose=purpose())[0]
 
 
 @bp.get("/clients/<uuid:client_id>")

@@ -44,10 +44,12 @@ class Clients:
             raise NotFound(f"No client {client_id}.")
         return Client(**row._mapping)
 
-    def list(self, search: str | None = None, limit: int = 50, offset: int = 0) -> list[Client]:
-        q = select(t.client).order_by(t.client.c.name).limit(limit).offset(offset)
+    def list(self, search: str | None = None, limit: int = 50, offset: int = 0, ids=None) -> list[Client]:
+        q = select(t.client).order_by(t.client.c.name, t.client.c.id).limit(limit).offset(offset)
         if search:
             q = q.where(or_(t.client.c.name.ilike(f"%{search}%"), t.client.c.identity_code == search.upper()))
+        if ids is not None:
+            q = q.where(t.client.c.id.in_(list(ids)))
         return [Client(**r._mapping) for r in self.conn.execute(q)]
 
 

@@ -1,9 +1,10 @@
-from marshmallow import Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 
+from services.kernel.auth import ACTING_FOR
 from services.kernel.schemas import Day, StrictSchema, Timestamp
 
-from .domain import (CATEGORIES, GENDERS, LANGUAGES, METHODS, OUTCOME_POINTS, OUTCOMES, PURPOSES, REASONS, Decision,
-                     Direction, State)
+from .domain import (AGE_BANDS, CATEGORIES, GENDERS, LANGUAGES, METHODS, OUTCOME_POINTS, OUTCOMES, PURPOSES, REASONS,
+                     Decision, Direction, State)
 
 CONSENT_STATUSES = ["valid", "not-yet-valid", "expired", "withdrawn", "denied"]
 
@@ -26,24 +27,59 @@ class ClientIn(StrictSchema):
     language = fields.String(load_default="fi", validate=validate.OneOf(LANGUAGES))
 
 
+MAX_IDS = 200   # a sibling service's page of named clients; 200 UUIDs, comma-separated, fit one request line
+
+
+class UUIDList(fields.List):
+    """UUIDs in a query: repeated (`ids=a&ids=b`), comma-separated (`ids=a,b`) or both."""
+
+    def __init__(self, **kw):
+        super().__init__(fields.UUID(), **kw)
+
+    def _deserialize(self, value, attr, data, **kw):
+        values = value if isinstance(value, (list, tuple)) else [value]
+        parts = [p.strip() for v in values for p in (v.split(",") if isinstance(v, str) else [v])]
+        return super()._deserialize([p for p in parts if p != ""], attr, data, **kw)
+
+
 class ClientListArgs(Page):
     search = fields.String(validate=validate.Length(min=1, max=100))
+    ids = UUIDList(validate=validate.Length(min=1, max=MAX_IDS, error=f"Give 1 to {MAX_IDS} client ids."),
+                   metadata={"description": f"Only these clients (at most {MAX_IDS}; repeated or comma-separated). "
+                                            "The answer then holds every one of them that exists, in one page: "
+                                            "page and per_page apply to searches without ids."})
 
 
-class ClientListItemOut(Schema):
-    """A client in a search result: enough to tell two namesakes apart, no identity code or contact."""
+class ActingForHeaders(Schema):
+    """A sibling service's call names the user it acts for (services.kernel.auth, Role.SERVICE)."""
+    class Meta:
+        unknown = EXCLUDE   # every other header
+
+    acting_for = fields.String(data_key=ACTING_FOR, validate=validate.Length(min=1, max=100), metadata={
+        "description": "With a service token (role service), required: the caseworker or manager of this "
+                       "organisation the call is made for; the reads are logged as theirs, via the service"})
+
+
+class ClientBase(Schema):
+    """What every view of a client shows."""
     id = fields.UUID()
     name = fields.String()
     date_of_birth = fields.Date()
     municipality = fields.String(allow_none=True)
+    gender = fields.String(metadata={"enum": list(GENDERS)})
 
 
-class ClientOut(ClientListItemOut):
+class ClientListItemOut(ClientBase):
+    """A client in a search result: enough to tell two namesakes apart, no identity code or contact. Also the
+    client's card in a sibling service of the organisation (attendance shows the name, age band and gender)."""
+    age_band = fields.Function(lambda c: c.age_band(), metadata={"type": "string", "enum": list(AGE_BANDS)})
+
+
+class ClientOut(ClientBase):
     """The client's own record, for casework (never the pathway key: no role needs it)."""
     identity_code = fields.String()
     phone = fields.String(allow_none=True)
     email = fields.String(allow_none=True)
-    gender = fields.String()
     language = fields.String()
     created_at = fields.DateTime()
 

@@ -88,11 +88,16 @@ def client_overview(uow_factory, actor: Actor, client_id, *, purpose=None, logge
     return view
 
 
-def list_clients(uow_factory, actor: Actor, search: str | None, limit: int, offset: int, *, purpose=None,
+def list_clients(uow_factory, actor: Actor, search: str | None, limit: int, offset: int, *, ids=None, purpose=None,
                  logged_as="client.list") -> tuple[list[Client], bool]:
-    """A page of clients, and whether there are more; each listed client is a read (names are client data)."""
+    """A page of clients, and whether there are more; each listed client is a read (names are client data).
+    With `ids`, every one of those clients that exists (in one page: a sibling service asks for the ones it
+    shows)."""
+    if ids is not None:
+        ids = list(dict.fromkeys(ids))
+        limit, offset = len(ids), 0
     with uow_factory() as uow:
-        clients = uow.clients.list(search, limit + 1, offset)
+        clients = uow.clients.list(search, limit + 1, offset, ids=ids)
         shown = clients[:limit]
         uow.access_log.record_each(actor, [f"client:{c.id}" for c in shown], logged_as, purpose)
         uow.commit()

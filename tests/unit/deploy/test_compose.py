@@ -474,3 +474,24 @@ def test_every_key_or_secret_file_a_service_is_given_exists_in_the_image(service
         for key, value in (env.items() if isinstance(env, dict) else []):
             if key.endswith("_FILE") and isinstance(value, str) and value.startswith("/app/"):
                 assert repo_path(value).is_file(), f"{name}: {key}={value} is not in the repository"
+
+
+def test_attendance_reads_its_own_organisations_referrals_with_a_mounted_secret_token(services, compose, federation):
+    secrets = compose.get("secrets", {})
+    checked = 0
+    for web_name, org, svc, _ in expected_instances(federation):
+        if svc != "attendance" or "referrals" not in federation["organisations"][org]["services"]:
+            continue
+        for name in (n for n in services if n == web_name or n.startswith(f"{web_name}-")):
+            env = services[name]["environment"]
+            assert env["REFERRALS_URL"] == f"http://{org}-referrals:{WEB_PORT}", name
+            assert is_web(services[f"{org}-referrals"])
+            token = env["REFERRALS_TOKEN_FILE"]
+            assert token.startswith("/run/secrets/"), f"{name}: the token is a secret, not a file of the image"
+            secret = token.rsplit("/", 1)[-1]
+            assert secret in services[name].get("secrets", []), f"{name}: secret {secret} not mounted"
+            assert (COMPOSE_FILE.parent / secrets[secret]["file"]).is_file(), f"{secret}: file missing"
+            checked += 1
+    assert checked >= 4
+    assert not any("REFERRALS_URL" in (s.get("environment") or {}) for n, s in services.items()
+                   if "attendance" not in n), "only attendance reads the client directory"

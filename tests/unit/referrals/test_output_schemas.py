@@ -128,7 +128,7 @@ def test_the_inbox_carries_no_personal_data_even_for_a_referral_that_has_it():
 
 
 def test_a_search_result_has_no_identity_code_or_contact():
-    assert set(ClientListItemOut().fields) == {"id", "name", "date_of_birth", "municipality"}
+    assert set(ClientListItemOut().fields) == {"id", "name", "date_of_birth", "municipality", "age_band", "gender"}
 
 
 def test_attendance_holds_nothing_that_names_a_person():
