@@ -1,7 +1,7 @@
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from services.kernel.auth import ACTING_FOR
-from services.kernel.schemas import Day, StrictSchema, Timestamp
+from services.kernel.schemas import Day, Page, StrictSchema, Timestamp
 
 from .domain import (AGE_BANDS, CATEGORIES, GENDERS, LANGUAGES, METHODS, OUTCOME_POINTS, OUTCOMES, PURPOSES, REASONS,
                      Decision, Direction, State)
@@ -9,11 +9,6 @@ from .domain import (AGE_BANDS, CATEGORIES, GENDERS, LANGUAGES, METHODS, OUTCOME
 CONSENT_STATUSES = ["valid", "not-yet-valid", "expired", "withdrawn", "denied"]
 
 ALL_REASONS = sorted({r for rs in REASONS.values() for r in rs})
-
-
-class Page(StrictSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
-    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
 
 
 class ClientIn(StrictSchema):
