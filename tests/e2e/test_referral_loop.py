@@ -53,7 +53,7 @@ def mark(stack, session: str, client: str, how: str) -> None:
 
 
 def at_sender(stack, referral: str) -> dict:
-    return stack.ok(SENDER, "referrals", "GET", f"/api/v1/referrals/{referral}")
+    return stack.ok(SENDER, "referrals", "GET", f"/api/v1/referrals/{referral}")["referral"]
 
 
 def test_the_first_attended_session_shows_the_sender_arrived_and_in_progress(stack):
@@ -62,11 +62,13 @@ def test_the_first_attended_session_shows_the_sender_arrived_and_in_progress(sta
     first, second = group_of(stack, service, here, referral, 2)
     mark(stack, first, here, "attended")
     mark(stack, second, here, "attended")
-    seen = eventually(lambda: (lambda r: r if r["status"] == "in-progress" and r.get("arrival") == "arrived"
+    seen = eventually(lambda: (lambda r: r if r["state"] == "in-progress" and r.get("arrival") == "arrived"
                                else None)(at_sender(stack, referral)), 90, what="the sender seeing the arrival")
     assert seen["arrival"] == "arrived"
-    at_receiver = stack.ok(RECEIVER, "referrals", "GET", f"/api/v1/referrals/{referral}")
-    assert at_receiver["status"] == "in-progress" and at_receiver.get("arrival") == "arrived"
+    at_receiver = eventually(lambda: (lambda r: r if r["state"] == "in-progress" else None)(
+        stack.ok(RECEIVER, "referrals", "GET", f"/api/v1/referrals/{referral}")["referral"]), 30,
+        what="the receiver's copy in progress")
+    assert at_receiver["state"] == "in-progress" and at_receiver.get("arrival") == "arrived"
 
 
 def test_missing_the_first_sessions_tells_the_sender_not_arrived_with_the_count(stack):
@@ -77,6 +79,6 @@ def test_missing_the_first_sessions_tells_the_sender_not_arrived_with_the_count(
     mark(stack, second, here, "absent")
     seen = eventually(lambda: (lambda r: r if r.get("arrival") == "not-arrived" else None)(at_sender(stack, referral)),
                       90, what="the sender told of the no-show")
-    assert seen["missed_sessions"] == 2 and seen["status"] == "accepted"
+    assert seen["missed_sessions"] == 2 and seen["state"] == "accepted"
     mark(stack, third, here, "attended")   # they came after all
     eventually(lambda: at_sender(stack, referral).get("arrival") == "arrived", 90, what="the late arrival")
