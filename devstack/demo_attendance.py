@@ -119,26 +119,27 @@ def measures(o: Org, rnd: random.Random, items: list[str], clients: list[str]):
 
 def group(o: Org, rnd: random.Random, service: str, name: str, weekday: int, hour: int, weeks: int,
           participants: list[str], late: tuple[str, str] | None = None) -> dict:
-    """A weekly group with its sessions and marks. `late`: (client, referral id) enrolled three weeks ago by
-    referral, absent from both sessions since: the sender is told "not arrived"."""
+    """A weekly group with its sessions and marks. `late`: (client, referral id) enrolled today by referral,
+    who missed the two individual appointments made for them since (the referral was sent today, and
+    only encounters after it count): the sender is told "not arrived"."""
     days = Week().days(weekday, weeks)
     g = o.post("/api/v1/groups", {**o.place(service), "name": name, "starts_on": days[0].isoformat(),
                                   "capacity": 10})
     for client in participants:
         o.post(f"/api/v1/groups/{g['id']}/participants", {"client_id": client, "enrolled_on": days[0].isoformat()})
-    if late:
-        o.post(f"/api/v1/groups/{g['id']}/participants", {
-            "client_id": late[0], "referral_id": late[1], "enrolled_on": (days[-1] - timedelta(days=13)).isoformat()})
     for day in days:
         s = o.post(f"/api/v1/groups/{g['id']}/sessions", {"starts_at": Week.at(day, hour), "duration_minutes": 120})
         marks = [{"client_id": c, "mark": "attended"} if rnd.random() < 0.8 else
                  {"client_id": c, "mark": "excused", "excuse_reason": "illness"} if rnd.random() < 0.5 else
                  {"client_id": c, "mark": "absent"} for c in participants]
-        if late and day > days[-1] - timedelta(days=13):
-            marks.append({"client_id": late[0], "mark": "absent"})
         o.stack.ok(o.org, "attendance", "PUT", f"/api/v1/sessions/{s['id']}/attendance",
                    json={"marks": marks, "guests": rnd.randint(0, 2)})
         o.n += 2
+    if late:
+        o.post(f"/api/v1/groups/{g['id']}/participants", {"client_id": late[0], "referral_id": late[1]})
+        for _ in range(2):
+            o.encounter(service, kind="guidance", client_id=late[0], channel="phone", status="missed",
+                        occurred_at=datetime.now(LOCAL).isoformat())
     return g
 
 
@@ -172,7 +173,7 @@ def load_attendance(stack: StackClient, arrived: tuple[str, dict]) -> str:
         here = odl.client(who)
         odl.post(f"/api/v1/clients/{here}/referrals", {"referral_id": referral_id})
         odl.encounter("Sovittava ohjaus", kind="guidance", client_id=here, channel="in-person",
-                      occurred_at=Week.at(Week().today - timedelta(days=2), 10), duration_minutes=60)
+                      occurred_at=datetime.now(LOCAL).isoformat(), duration_minutes=60)  # after the referral
         odl.encounter(None, kind="professional-event", format="webinar", count=38,
                       occurred_at=Week.at(Week().today - timedelta(days=20), 14))
     np = made.get("nuorten-polku")

@@ -200,7 +200,8 @@ def incoming():
     """Open referrals to this organisation (no personal data: that is in the referrals service), with the
     client each is linked to here."""
     return [{**r.__dict__, "linked_client_id": link.client_id if link else None,
-             "arrival": link.arrival if link else None} for r, link in service.incoming_referrals(new_uow)]
+             "arrival": link.arrival if link else None} for r, link in service.incoming_referrals(new_uow, current_actor(),
+                                                                             purpose=purpose())]
 
 
 @bp.post("/clients/<uuid:client_id>/referrals")

@@ -68,6 +68,8 @@ def referral_state(uow, event):
     if d["from_org"] != held.from_org:
         raise Rejected(f"the event names {d['from_org']} as the sender of referral {held.referral_id}, "
                        f"which came from {held.from_org}")
+    if event.org == held.from_org and held.status != "requested":
+        return  # the sender cancels only until acceptance: a later one crossed the answer, which wins (as in referrals)
     uow.referrals.set_status(held.referral_id, d["state"])
 
 

@@ -277,7 +277,7 @@ class Guidance:
         """Everyone in guidance now, with their latest attended contact and the misses after it."""
         e, m, s = t.encounter.c, t.session_mark.c, t.group_session.c
         met = select(e.client_id.label("client_id"), e.occurred_at.label("at"),
-                     (e.status == "attended").label("came")) \
+                     or_(e.status.is_(None), e.status == "attended").label("came")) \
             .where(e.client_id.is_not(None), e.voided_at.is_(None))
         marked = select(m.client_id.label("client_id"), s.starts_at.label("at"), (m.mark == "attended").label("came")) \
             .join(t.group_session, s.id == m.session_id)

@@ -93,6 +93,11 @@ def list_clients(uow_factory, actor: Actor, search: str | None, limit: int, offs
     """A page of clients, and whether there are more; each listed client is a read (names are client data).
     With `ids`, every one of those clients that exists (in one page: a sibling service asks for the ones it
     shows)."""
+    if getattr(actor, "via", None):  # a sibling service for a user: the ones it shows, or one search's first page
+        if ids is None and not (search or "").strip():
+            raise Invalid("A service acting for a user fetches named clients (ids) or searches; it does not "
+                          "page through the register.", code="search-required")
+        offset = 0
     if ids is not None:
         ids = list(dict.fromkeys(ids))
         limit, offset = len(ids), 0

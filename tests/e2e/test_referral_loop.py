@@ -38,13 +38,16 @@ def referred_and_accepted(stack, seed: int) -> tuple[dict, str, dict]:
 
 
 def group_of(stack, service: dict, client: str, referral: str, sessions: int) -> list[str]:
-    """A group at ODL with the client enrolled by referral three weeks ago, and its weekly sessions since."""
+    """A group at ODL with the client enrolled by referral, and `sessions` sessions begun since the referral was
+    sent (only those count for its loop), between then and now."""
     g = stack.ok(RECEIVER, "attendance", "POST", "/api/v1/groups", json={
         "service_id": service["service_id"], "name": "e2e-ryhmä", "starts_on": ago(days=30)[:10]})
     stack.ok(RECEIVER, "attendance", "POST", f"/api/v1/groups/{g['id']}/participants", json={
-        "client_id": client, "referral_id": referral, "enrolled_on": ago(days=22)[:10]})
+        "client_id": client, "referral_id": referral})
+    sent = datetime.fromisoformat(at_sender(stack, referral)["requested_at"].replace("Z", "+00:00"))
+    step = (datetime.now(timezone.utc) - sent) / (sessions + 1)
     return [stack.ok(RECEIVER, "attendance", "POST", f"/api/v1/groups/{g['id']}/sessions",
-                     json={"starts_at": ago(days=7 * (sessions - i))})["id"] for i in range(sessions)]
+                     json={"starts_at": (sent + step * (i + 1)).isoformat()})["id"] for i in range(sessions)]
 
 
 def mark(stack, session: str, client: str, how: str) -> None:

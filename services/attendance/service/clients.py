@@ -14,10 +14,16 @@ from .common import AttendanceConfig, know_client, local_day, person_box, requir
 
 
 # -- the referral loop -----------------------------------------------------------------------------------
-def incoming_referrals(uow_factory) -> list[tuple]:
-    """Referrals to this organisation that are open, with the client each is linked to (if any)."""
+def incoming_referrals(uow_factory, actor: Actor, *, purpose: str = "casework",
+                       logged_as="referral.incoming.list") -> list[tuple]:
+    """Referrals to this organisation that are open, with the client each is linked to (if any): which client
+    came by whose referral is client data, a read of each linked one."""
     with uow_factory() as uow:
-        return uow.referrals.open_incoming()
+        found = uow.referrals.open_incoming()
+        uow.access_log.record_each(actor, [f"client:{link.client_id}" for _, link in found if link], logged_as,
+                                   purpose)
+        uow.commit()
+    return found
 
 
 def link_referral_in(uow, actor: Actor, client_id, referral_id) -> ReferralLink:

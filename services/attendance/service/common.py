@@ -104,19 +104,26 @@ def person_box(uow, bound: dict, **facts) -> str | None:
 
 
 def observe_links(uow, config: AttendanceConfig, client_id, *, attended: bool, at: datetime, kind: str,
-                  service_id=None) -> uuid.UUID | None:
-    """An invited encounter of `client_id`: each referral it came by that is not closed yet learns of it,
-    and what the sender must be told leaves now. Returns the referral the encounter belongs to (of the
-    same service if one is linked, else the earliest open one)."""
-    links = uow.referrals.links_of(client_id, for_update=True)
-    belongs = next((l for l in links if service_id is not None and l.service_id == service_id), None)
-    belongs = belongs or next((l for l in links if l.arrival != "arrived"), None) or (links[0] if links else None)
-    for link in links:
+                  missed: bool = True) -> uuid.UUID | None:
+    """An invited encounter of `client_id` (`attended`, or `missed`: an excused absence is neither) for each
+    referral the client came by that is still open and was sent before the encounter: what its sender must
+    be told leaves now. Returns the referral whose loop this encounter closed (its first attended one), the
+    only encounter that names its referral on the bus; later encounters name none, so that the referral id
+    never links a person's further contacts."""
+    closed = None
+    for link in uow.referrals.links_of(client_id, for_update=True):
+        incoming = uow.referrals.incoming(link.referral_id)
+        if incoming is None or incoming.status in ("rejected", "cancelled") or at < incoming.requested_at:
+            continue
+        if not attended and not missed:
+            continue
         told = link.observe(attended=attended, at=at, kind=kind, no_show_after=config.no_show_after)
         uow.referrals.save_link(link)
         if told is not None:
             announce_arrival(uow, link, told)
-    return belongs.referral_id if belongs else None
+            if told["arrival"] == "arrived":
+                closed = closed or link.referral_id
+    return closed
 
 
 def announce_arrival(uow, link: ReferralLink, data: dict) -> None:

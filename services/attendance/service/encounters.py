@@ -29,11 +29,14 @@ def record_encounter(uow_factory, actor: Actor, fields: dict, *, directory=None,
             ref = know_client(uow, directory, actor, client_id, purpose)
             e.age_band, e.gender = ref["age_band"], ref["gender"]
         stored = uow.encounters.add(e)
-        if stored.id != e.id:
+        if stored.id != e.id:  # the same tap again: what was stored then (a read of the client's, if any)
+            if stored.client_id is not None:
+                uow.access_log.record(actor, f"client:{stored.client_id}", "encounter.read", purpose)
+                uow.commit()
             return stored, False
         if client_id is not None:
             e.referral_id = observe_links(uow, config, client_id, attended=e.attended, at=e.occurred_at,
-                                          kind=e.kind, service_id=e.service_id)
+                                          kind=e.kind, missed=e.status == "missed")
             if e.referral_id:
                 uow.encounters.set_referral(e.id, e.referral_id)
             if e.kind == "guidance":

@@ -114,7 +114,7 @@ def take_attendance(uow_factory, actor: Actor, session_id, marks: dict, *, guest
             was = before.get(m.client_id)
             if was is None or (was.mark != "attended" and m.mark == "attended"):
                 observe_links(uow, config, m.client_id, attended=m.attended, at=s.starts_at, kind="group-session",
-                              service_id=g.service_id)
+                              missed=m.mark == "absent")
         uow.sessions.save(s)
         uow.access_log.record_each(actor, [f"client:{m.client_id}" for m in new_marks], "session.attendance",
                                    purpose)

@@ -233,7 +233,7 @@ def incoming(odl, from_org="oulu-social") -> uuid.UUID:
     eng = odl.engine()
     with eng.begin() as c:
         c.execute(incoming_referral.insert().values(referral_id=rid, from_org=from_org, service_id=odl.service_id,
-                                                    age_band="18-24", requested_at=datetime.now(timezone.utc) - timedelta(days=7),
+                                                    age_band="18-24", requested_at=datetime.now(timezone.utc) - timedelta(days=30),
                                                     status="accepted", updated_at=datetime.now(timezone.utc)))
     eng.dispose()
     return rid
@@ -254,6 +254,22 @@ def test_a_referred_clients_first_attended_session_tells_the_sender_arrived(odl)
     assert [(e["arrival"], e["referral_id"], e["from_org"], e["to_org"]) for e in told] == [
         ("arrived", str(rid), "oulu-social", "odl")]
     assert odl.ok("GET", "/api/v1/referrals/incoming")[0]["arrival"] == "arrived"
+    # only the encounter that closed the loop names the referral on the bus; later ones name none
+    later = odl.ok("POST", "/api/v1/encounters", json={"kind": "guidance", "channel": "phone", "occurred_at": HOUR_AGO,
+                                                       "client_id": str(client)})
+    assert later["referral_id"] is None and "referral_id" not in events(odl, "encounter-recorded.v2")[-1]
+    assert ("caseworker@odl", "referral.incoming.list", "ok") in logged(odl, f"client:{client}")
+
+
+def test_an_excused_absence_or_a_session_before_the_referral_is_not_a_no_show(odl):
+    rid = incoming(odl)
+    client = odl.clients.add()
+    odl.ok("POST", f"/api/v1/clients/{client}/referrals", json={"referral_id": str(rid)})
+    for d, status in ((40, "missed"), (9, "excused"), (2, "excused")):
+        body = {"kind": "guidance", "channel": "in-person", "status": status, "occurred_at": days_ago(d),
+                "client_id": str(client)}
+        odl.ok("POST", "/api/v1/encounters", json={**body, **({"excuse_reason": "illness"} if status == "excused" else {})})
+    assert events(odl, "referral-arrival") == []
 
 
 def test_missing_the_first_sessions_tells_the_sender_not_arrived_with_the_count(odl):

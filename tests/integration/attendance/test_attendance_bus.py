@@ -111,8 +111,9 @@ def test_a_referral_sent_here_is_known_with_its_state_and_the_loop_event_reaches
     here = KnownClients()
     odl_client = here.add()
     att.link_referral(odl_att.ctx.uow, ODL, odl_client, sent.id, directory=here)
-    att.record_encounter(odl_att.ctx.uow, ODL, {"kind": "guidance", "channel": "in-person", "occurred_at": HOUR_AGO,
-                                                "client_id": odl_client}, directory=here)
+    att.record_encounter(odl_att.ctx.uow, ODL, {"kind": "guidance", "channel": "in-person",  # after the referral
+                                                "occurred_at": datetime.now(timezone.utc), "client_id": odl_client},
+                         directory=here)
     assert odl_att.publish() >= 2
     types = {"fi.yhdistamo.attendance.referral-arrival.v1", "fi.yhdistamo.attendance.encounter-recorded.v2"}
 

@@ -205,3 +205,15 @@ def test_attendances_directory_explains_a_refused_token_and_a_refused_user(world
     with pytest.raises(DirectoryUnavailable) as e:
         right.cards([world.clients[0]["id"]], acting_for="registrar@odl")
     assert e.value.code == "directory-acting-for-refused"
+
+
+def test_the_service_cannot_page_through_the_register(world):
+    """Attendance fetches the clients it shows or searches for one; a bare list, or a later page of a search,
+    through the service token would be a dump of the register under a caseworker's name."""
+    bare = world.client.get("/api/v1/clients?per_page=100", headers=world.as_service())
+    assert bare.status_code == 422 and bare.get_json()["type"].endswith("search-required")
+    blank = world.client.get("/api/v1/clients?search=%20", headers=world.as_service())
+    assert blank.status_code == 422
+    first = world.client.get(f"/api/v1/clients?search={world.clients[0]['name']}", headers=world.as_service())
+    later = world.client.get(f"/api/v1/clients?search={world.clients[0]['name']}&page=5", headers=world.as_service())
+    assert first.status_code == later.status_code == 200 and later.get_json() == first.get_json()
