@@ -158,8 +158,11 @@ def session_page(session_id, status=200, form=None, errors=None, error=None):
             form[f"mark-{client_id}"] = m.mark
             if m.excuse_reason:
                 form[f"reason-{client_id}"] = m.excuse_reason
-    return render("session.html", status, active="groups", **view, cards=names([p.client_id for p in view["enrolled"]]),
-                  form=form, errors=errors or {}, error=error)
+    cards = names([p.client_id for p in view["enrolled"]])
+    by_name = sorted(view.pop("enrolled"), key=lambda p: (cards[p.client_id].name.casefold() if p.client_id in cards
+                                                         else "", str(p.client_id)))
+    return render("session.html", status, active="groups", **view, enrolled=by_name, cards=cards, form=form,
+                  errors=errors or {}, error=error)
 
 
 def marks_input(form) -> tuple[dict, dict]:
