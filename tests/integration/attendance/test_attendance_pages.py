@@ -315,3 +315,42 @@ def test_a_directory_that_cannot_answer_gives_readable_pages_not_errors(odl):
     assert unreachable in r.get_data(as_text=True)
     del odl.app.extensions["yhd.directory"]
     assert "Asiakasrekisteriä ei ole liitetty" in page(client, "/clients?search=aino")
+
+
+# -- every page × who asks ------------------------------------------------------------------------------------
+OPEN = {"login", "logout", "static"}
+
+
+def page_calls(app, ids):
+    from flask import url_for
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("pages.") or rule.endpoint.split(".")[-1] in OPEN:
+            continue
+        with app.test_request_context():
+            url = url_for(rule.endpoint, **{a: ids[a] for a in rule.arguments if a in ids},
+                          **({"kind": "contact"} if "kind" in rule.arguments else {}))
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, method, url
+
+
+def test_every_page_lets_in_only_caseworkers_and_managers(odl):
+    g, s, (aino, _) = group_with_session(odl)
+    ids = {"group_id": g["id"], "session_id": s["id"], "client_id": aino}
+    calls = list(page_calls(odl.app, ids))
+    assert len(calls) >= 20
+    clients = {role: logged_in(odl, role) for role in ROLES}
+    clients["anonymous"] = odl.app.test_client()
+    wrong = []
+    for who, client in clients.items():
+        for endpoint, method, url in calls:
+            token = csrf(page(client, "/login"))
+            r = client.open(url, method=method, data={"csrf_token": token} if method == "POST" else None)
+            if who == "anonymous":
+                ok = r.status_code == 302 and r.headers["Location"].startswith("/login")
+            elif who == "registrar":
+                ok = r.status_code == 403 and r.mimetype == "text/html"
+            else:
+                ok = r.status_code not in (401, 403, 500) and r.mimetype == "text/html"
+            if not ok:
+                wrong.append((who, endpoint, method, url, r.status_code))
+    assert wrong == []
