@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from services.kernel.auth import Role, current_actor, requires
 from services.kernel.errors import Invalid
-from services.kernel.http_app import new_uow
+from services.kernel.http_app import new_uow, request_purpose as purpose
 
 from . import service
 from .schemas import (AttendanceIn, AttendanceOut, EncounterIn, EncounterListArgs, EncounterOut, EncounterPage,
@@ -18,11 +18,6 @@ bp = Blueprint("attendance", __name__, url_prefix="/api/v1",
 SECURITY = [{"bearer": []}]
 CASEWORK = (Role.CASEWORKER, Role.MANAGER)
 DIRECTORY, CONFIG = "yhd.directory", "yhd.attendance"
-
-
-def purpose() -> str:
-    """Why the caller reads client data (X-Purpose header), for the access log."""
-    return request.headers.get("X-Purpose", "casework")[:200]
 
 
 def directory():

@@ -1,7 +1,7 @@
 """Attendance API schemas. Code lists come from the domain's codes.json, so the OpenAPI document names them."""
 from marshmallow import Schema, fields, validate
 
-from services.kernel.schemas import Day, StrictSchema, Timestamp
+from services.kernel.schemas import Day, Page as KernelPage, StrictSchema, Timestamp
 
 from .domain import KINDS, POINTS, codes
 from .domain.encounters import MAX_COUNT, MAX_DURATION_MINUTES
@@ -13,8 +13,7 @@ Duration = lambda: fields.Integer(validate=validate.Range(min=1, max=MAX_DURATIO
 CHANNELS = sorted(set(codes.codes("contact_channels")) | set(codes.codes("guidance_modes")))
 
 
-class Page(StrictSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+class Page(KernelPage):
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 

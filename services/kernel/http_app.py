@@ -251,3 +251,8 @@ def enable_browser_sessions(app: Flask) -> None:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=float(os.environ.get("SESSION_HOURS", 10))),
     )
     app.before_request(check_csrf)
+
+
+def request_purpose(default: str = "casework") -> str:
+    """Why the caller reads client data (its X-Purpose header), for the access log."""
+    return request.headers.get("X-Purpose", default)[:200]

@@ -41,6 +41,12 @@ def Day(**kw) -> fields.Date:
     return fields.Date(validate=_plausible, **kw)
 
 
+class Page(StrictSchema):
+    """?page=&per_page= of a list (a service subclasses it for other bounds)."""
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
+
+
 class LocalizedText(StrictSchema):
     fi = fields.String(required=True, validate=validate.Length(min=1, max=500))
     sv = fields.String(validate=validate.Length(min=1, max=500))
@@ -57,5 +63,5 @@ class ProblemSchema(Schema):
     errors = fields.Dict()
 
 
-__all__ = ["StrictSchema", "LocalizedText", "Timestamp", "Day", "ProblemSchema", "ValidationError",
+__all__ = ["StrictSchema", "Page", "LocalizedText", "Timestamp", "Day", "ProblemSchema", "ValidationError",
            "validates_schema", "fields", "validate"]

@@ -1,9 +1,8 @@
 """Referrals HTTP API: thin handlers that parse, call one use case, serialise."""
-from flask import request
 from flask_smorest import Blueprint
 
 from services.kernel.auth import Role, current_actor, requires
-from services.kernel.http_app import new_uow
+from services.kernel.http_app import new_uow, request_purpose as purpose
 
 from . import service
 from .schemas import (ActingForHeaders, ActionIn, ClientDetailOut, ClientIn, ClientListArgs, ClientListItemOut, ClientOut, ConsentIn,
@@ -13,11 +12,6 @@ from .schemas import (ActingForHeaders, ActionIn, ClientDetailOut, ClientIn, Cli
 bp = Blueprint("referrals", __name__, url_prefix="/api/v1", description="Clients, consents and referrals")
 SECURITY = [{"bearer": []}]
 CASEWORK = (Role.CASEWORKER, Role.MANAGER)   # never Role.SERVICE: a route lets a sibling service in by naming it
-
-
-def purpose():
-    """Why the caller reads client data (X-Purpose header), for the access log."""
-    return request.headers.get("X-Purpose", "casework")[:200]
 
 
 @bp.post("/clients")

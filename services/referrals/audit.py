@@ -15,6 +15,7 @@ from flask import current_app, request
 from services.kernel.auth import Actor
 from services.kernel.db import log_refusal
 from services.kernel.errors import Forbidden
+from services.kernel.http_app import request_purpose
 
 # endpoint -> access-log action ("{action}": the address's action, e.g. referral.accept)
 ROUTE_ACTIONS = {
@@ -77,5 +78,5 @@ def log_role_refusal(actor: Actor, refusal: Forbidden) -> None:
     if action is None:
         return
     action = action.format(**{k: str(v) for k, v in (request.view_args or {}).items()})
-    purpose = request.headers.get("X-Purpose", "casework")[:200]
-    log_refusal(current_app.extensions["yhd"].uow, actor, subject_of_request(), action, purpose, refusal.code)
+    log_refusal(current_app.extensions["yhd"].uow, actor, subject_of_request(), action, request_purpose(),
+                refusal.code)

@@ -1,4 +1,5 @@
-"""Referrals event handlers: service targets, incoming referrals and the other side's changes, consent withdrawals."""
+"""Referrals event handlers: service targets, incoming referrals and the other side's changes, consent withdrawals,
+the receiver's attendance telling whether the client arrived."""
 from __future__ import annotations
 
 import logging
@@ -7,10 +8,10 @@ import uuid
 from services.kernel.auth import system_actor
 from services.kernel.consumer import Handlers
 from services.kernel.errors import Rejected
-from services.kernel.events import keyed_by
+from services.kernel.events import SOURCE_RE, keyed_by
 from services.kernel.sealed import SealedError, open_sealed
 
-from .domain import OUTCOME_POINTS, OUTCOMES, Change, Outcome, Referral, State, parse_time, unseal_personal
+from .domain import OUTCOME_POINTS, OUTCOMES, Change, Direction, Outcome, Referral, State, parse_time, unseal_personal
 
 
 log = logging.getLogger(__name__)
@@ -179,3 +180,59 @@ def consent_expired(uow, event):
                        "the referrals under it")
     for r in theirs:
         uow.notifications.add("caseworker", "consent-expired", r.id)
+
+
+@handlers.on(T + "attendance.referral-arrival.v1")
+def referral_arrival(uow, event):
+    """The receiver's attendance tells whether the referred client came. At the receiver (its own attendance)
+    an arrival starts an accepted or held referral, and the sender learns of the move as of any other; at the
+    sender the caseworker learns of the arrival. Only the receiver as stored, through its attendance, says it."""
+    d = event.data
+    r = _own_incoming(uow, event) if event.org == uow.org_id else _mine(uow, event, receiver_only=True)
+    if r is None:  # the event names this organisation as no party
+        _not_held(uow, event)
+        return
+    service = SOURCE_RE.match(event.source)["service"]
+    if service != "attendance":
+        raise Rejected(f"{event.org} told the arrival of referral {r.id} from its {service!r} service; "
+                       "only its attendance tells it")
+    if d["service_id"] != str(r.service_id):
+        raise Rejected(f"the event names service {d['service_id']}, referral {r.id} is to {r.service_id}")
+    noted = r.note_arrival(d["arrival"], at=parse_time(d["at"]), missed=d.get("missed"), by_org=event.org)
+    if noted.arrival is None:
+        log.info("referral %s: %s from %s changes nothing, it is %s here", r.id, d["arrival"], event.org, r.arrival)
+        return
+    uow.referrals.save(r)
+    uow.referrals.add_arrival(noted.arrival)
+    if noted.change:  # a system change by the receiver: the sender hears of it as of a caseworker's
+        uow.referrals.add_history(noted.change)
+        name, data = r.change_event(noted.change)
+        uow.outbox.add(f"{name}.v2", str(r.id), data, extensions={"recipient": r.from_org})
+    if noted.notify:
+        uow.notifications.add("caseworker", noted.notify, r.id)
+
+
+def _own_incoming(uow, event):
+    """The referral this organisation's own attendance speaks of: one it received, as the event names it."""
+    d = event.data
+    r = uow.referrals.find(d["referral_id"], for_update=True)
+    if r is None:  # parked, not consumed: it applies once the referral is here
+        raise Rejected(f"{uow.org_id}'s attendance told the arrival of referral {d['referral_id']}, but "
+                       f"{uow.org_id} holds no such referral")
+    if r.direction != Direction.INCOMING or r.to_org != uow.org_id:
+        raise Rejected(f"{uow.org_id}'s attendance told the arrival of referral {r.id}, which {uow.org_id} sent "
+                       f"({r.from_org} -> {r.to_org}): only the receiver's attendance tells it")
+    if (d["from_org"], d["to_org"]) != (r.from_org, r.to_org):
+        raise Rejected(f"the event names {d['from_org']} -> {d['to_org']}, referral {r.id} is "
+                       f"{r.from_org} -> {r.to_org}")
+    return r
+
+
+def _not_held(uow, event):
+    """An arrival that names this organisation as no party may still be about a referral it holds: another member
+    claiming a referral between others (naming itself as the receiver, as it must to sign it) is parked."""
+    d = event.data
+    held = uow.referrals.find(d["referral_id"])
+    if held is not None:
+        raise Rejected(f"{event.org} told the arrival of referral {held.id} naming {d['from_org']} -> "
+                       f"{d['to_org']}, but it is {held.from_org} -> {held.to_org}")

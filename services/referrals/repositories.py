@@ -8,7 +8,7 @@ from services.kernel.db import DISPUTED, UnitOfWork, upsert_newer
 from services.kernel.errors import Conflict, NotFound
 
 from . import tables as t
-from .domain import Change, Client, Consent, Decision, Direction, Outcome, Referral, State
+from .domain import Arrival, Change, Client, Consent, Decision, Direction, Outcome, Referral, State
 
 _REF_FIELDS = [c.name for c in t.referral.columns]
 EXISTS = select(t.referral.c.id).where(t.referral.c.id == bindparam("id"))
@@ -173,6 +173,16 @@ class Referrals:
         return [dict(r._mapping) for r in self.conn.execute(
             select(t.referral_history).where(t.referral_history.c.referral_id == referral_id)
             .order_by(t.referral_history.c.at, t.referral_history.c.id))]
+
+    def add_arrival(self, a: Arrival) -> None:
+        self.conn.execute(insert(t.referral_arrival), dict(
+            referral_id=a.referral_id, arrival=a.arrival, at=a.at, missed=a.missed, by_org=a.by_org))
+
+    def arrivals(self, referral_id) -> list[dict]:
+        """What the receiver's attendance told of the client's arrival, in the order it was told."""
+        return [dict(r._mapping) for r in self.conn.execute(
+            select(t.referral_arrival).where(t.referral_arrival.c.referral_id == referral_id)
+            .order_by(t.referral_arrival.c.id))]
 
     def add_outcome(self, o: Outcome) -> bool:
         if self.conn.execute(select(t.outcome.c.id).where(t.outcome.c.id == o.id)).first() is not None:

@@ -1,19 +1,14 @@
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from services.kernel.auth import ACTING_FOR
-from services.kernel.schemas import Day, StrictSchema, Timestamp
+from services.kernel.schemas import Day, Page, StrictSchema, Timestamp
 
-from .domain import (AGE_BANDS, CATEGORIES, GENDERS, LANGUAGES, METHODS, OUTCOME_POINTS, OUTCOMES, PURPOSES, REASONS,
-                     Decision, Direction, State)
+from .domain import (AGE_BANDS, ARRIVALS, CATEGORIES, GENDERS, LANGUAGES, METHODS, OUTCOME_POINTS, OUTCOMES, PURPOSES,
+                     REASONS, Decision, Direction, State)
 
 CONSENT_STATUSES = ["valid", "not-yet-valid", "expired", "withdrawn", "denied"]
 
 ALL_REASONS = sorted({r for rs in REASONS.values() for r in rs})
-
-
-class Page(StrictSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
-    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
 
 
 class ClientIn(StrictSchema):
@@ -158,6 +153,11 @@ class ReferralOut(Schema):
     received_at = fields.DateTime(allow_none=True)
     answered_at = fields.DateTime(allow_none=True)
     escalated_at = fields.DateTime(allow_none=True)
+    arrival = fields.String(allow_none=True, validate=validate.OneOf(ARRIVALS), metadata={
+        "description": "Whether the client came, as the receiver's attendance told: null until it tells"})
+    arrived_at = fields.DateTime(allow_none=True, metadata={"description": "arrived: the first attended encounter"})
+    missed_sessions = fields.Integer(allow_none=True, metadata={
+        "description": "Invited sessions the client missed before arriving, or before not-arrived was told"})
     created_by = fields.String(allow_none=True)
     updated_at = fields.DateTime()
 
@@ -177,6 +177,15 @@ class HistoryOut(Schema):
     by_org = fields.String()
     by_user = fields.String(allow_none=True)
     at = fields.DateTime()
+
+
+class ArrivalOut(Schema):
+    """One thing the receiver's attendance told of the client's arrival (a later arrival follows a not-arrived)."""
+    arrival = fields.String(validate=validate.OneOf(ARRIVALS))
+    at = fields.DateTime(metadata={"description": "arrived: the first attended encounter began; not-arrived: the "
+                                                  "last missed session began"})
+    missed = fields.Integer(allow_none=True)
+    by_org = fields.String()
 
 
 class OutcomeOut(Schema):
@@ -217,6 +226,7 @@ class ReferralDetailOut(Schema):
     client = fields.Nested(ClientRefOut, allow_none=True, metadata={"description": "Sender: the local client"})
     service_name = fields.String(allow_none=True)
     history = fields.List(fields.Nested(HistoryOut))
+    arrivals = fields.List(fields.Nested(ArrivalOut), metadata={"description": "In the order they were told"})
     outcomes = fields.List(fields.Nested(OutcomeOut))
 
 

@@ -194,7 +194,7 @@ def get_referral(uow_factory, actor: Actor, referral_id, *, purpose=None, logged
     with uow_factory() as uow:
         r = uow.referrals.get(referral_id)
         view = {"referral": r, "history": uow.referrals.history(referral_id),
-                "outcomes": uow.referrals.outcomes(referral_id),
+                "arrivals": uow.referrals.arrivals(referral_id), "outcomes": uow.referrals.outcomes(referral_id),
                 "service_name": uow.targets.names([r.service_id]).get(r.service_id)}
         if r.client_id:
             c = uow.clients.get(r.client_id)

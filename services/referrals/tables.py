@@ -59,6 +59,9 @@ referral = Table(
     Column("received_at", DateTime(timezone=True)),
     Column("answered_at", DateTime(timezone=True)),
     Column("escalated_at", DateTime(timezone=True)),
+    Column("arrival", String(20)),                     # the receiver's attendance: arrived / not-arrived
+    Column("arrived_at", DateTime(timezone=True)),
+    Column("missed_sessions", Integer),
     Column("created_by", String(100)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
@@ -74,6 +77,18 @@ referral_history = Table(
     Column("by_org", String(100), nullable=False),
     Column("by_user", String(100)),
     Column("at", DateTime(timezone=True), nullable=False),
+)
+
+# What the receiver's attendance told of the client's arrival, in order: the referral's timeline shows each.
+referral_arrival = Table(
+    "referral_arrival", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("referral_id", UUID(as_uuid=True), nullable=False, index=True),
+    Column("arrival", String(20), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("missed", Integer),
+    Column("by_org", String(100), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 outcome = Table(

@@ -54,7 +54,7 @@ def encounter(eid: str):
 READERS = {  # the consumer groups of the harness that read each topic
     "yhd.catalogue": (f"{SENDER}.referrals", f"{RECEIVER}.referrals", f"{RECEIVER}.catalogue", "region.reporting"),
     "yhd.referrals": (f"{SENDER}.referrals", f"{RECEIVER}.referrals", "region.reporting"),
-    "yhd.attendance": ("region.reporting",),
+    "yhd.attendance": (f"{SENDER}.referrals", f"{RECEIVER}.referrals", "region.reporting"),
 }
 
 

@@ -64,6 +64,15 @@ ACTIONS = {
     "cancel": (State.CANCELLED, "either"),
 }
 
+# Whether the referred client came to the receiver, as its attendance tells
+# (contracts/events/attendance.referral-arrival): their first attended encounter there, or the first sessions missed.
+ARRIVALS = ("arrived", "not-arrived")
+ARRIVAL_STARTS = (State.ACCEPTED, State.ON_HOLD)   # the receiver's copies an arrival moves to in-progress
+
+# What the inbox tells a caseworker or a manager about (the notification kinds).
+NOTIFICATIONS = ("incoming", "cancelled", "escalated", "consent-expired", "arrived", "not-arrived",
+                 "arrived-unanswered")
+
 AGE_BANDS = ("under-15", "15-17", "18-24", "25-29", "30-35", "over-35", "unknown")
 
 
@@ -98,6 +107,25 @@ class Change:
 
 
 @dataclass
+class Arrival:
+    """The receiver's attendance telling whether the referred client came: a step of the referral's timeline."""
+    referral_id: uuid.UUID
+    arrival: str                  # one of ARRIVALS
+    at: datetime                  # arrived: the first attended encounter began; not-arrived: the last missed one
+    missed: int | None            # sessions the client was invited to and missed before this
+    by_org: str
+
+
+@dataclass
+class ArrivalNoted:
+    """What an arrival changed here: the step for the timeline (None: nothing, e.g. a repeat), the receiver's
+    move of its copy to in-progress, and the notification this organisation's caseworker gets."""
+    arrival: Arrival | None = None
+    change: Change | None = None
+    notify: str | None = None     # one of NOTIFICATIONS
+
+
+@dataclass
 class Referral:
     id: uuid.UUID
     direction: Direction
@@ -120,6 +148,9 @@ class Referral:
     received_at: datetime | None = None
     answered_at: datetime | None = None
     escalated_at: datetime | None = None
+    arrival: str | None = None                # None until the receiver's attendance tells: one of ARRIVALS
+    arrived_at: datetime | None = None        # arrived: when the first attended encounter began
+    missed_sessions: int | None = None        # invited sessions missed before that (or before giving up)
     created_by: str | None = None
     updated_at: datetime = field(default_factory=now)
 
@@ -236,6 +267,33 @@ class Referral:
         if to in (State.ACCEPTED, State.REJECTED) and self.answered_at is None:
             self.answered_at = at
         return change
+
+    def note_arrival(self, arrival: str, *, at: datetime, missed: int | None, by_org: str) -> ArrivalNoted:
+        """The receiver's attendance: the client `arrived` (their first attended encounter there) or did not
+        (`not-arrived`: missed the first `missed` sessions they were invited to). Only the receiver says this
+        (Rejected otherwise). The first `arrived` stands; an `arrived` after `not-arrived` replaces it (the
+        client came later); a `not-arrived` after either changes nothing, nor does a repeat. At the receiver an
+        arrival starts an accepted or held referral (a system change: by no user) and one still unanswered
+        goes to its caseworker to answer; at the sender the caseworker learns either."""
+        if arrival not in ARRIVALS:
+            raise Rejected(f"{by_org} told arrival {arrival!r} of referral {self.id}: not one of {', '.join(ARRIVALS)}")
+        if by_org != self.to_org:
+            raise Rejected(f"{by_org} is not the receiver of referral {self.id}: only {self.to_org} tells whether "
+                           "the client arrived")
+        if self.arrival == "arrived" or (arrival == "not-arrived" and self.arrival is not None):
+            return ArrivalNoted()
+        self.arrival, self.missed_sessions = arrival, missed
+        self.arrived_at = at if arrival == "arrived" else None
+        noted = ArrivalNoted(Arrival(self.id, arrival, at, missed, by_org))
+        if self.direction == Direction.OUTGOING:
+            noted.notify = arrival
+        elif arrival == "not-arrived":
+            noted.notify = "not-arrived"
+        elif self.status in ARRIVAL_STARTS:
+            noted.change = self.transition(State.IN_PROGRESS, by_org=by_org, by_user=None)
+        elif self.status == State.REQUESTED:
+            noted.notify = "arrived-unanswered"
+        return noted
 
     # -- data protection -------------------------------------------------------
     def binding(self) -> dict:

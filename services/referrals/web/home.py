@@ -25,8 +25,7 @@ def home():
 
 @requires(*CASEWORK)  # the inbox is casework: any other role (e.g. a coordinator made here) is refused, and logged
 def inbox_page():
-    inbox = service.inbox(new_uow, current_actor(), notes_shown=0, purpose=PURPOSE,  # it shows no notifications
-                          logged_as="page.inbox.view")
+    inbox = service.inbox(new_uow, current_actor(), purpose=PURPOSE, logged_as="page.inbox.view")
     return render("inbox.html", active="home", inbox=inbox, names=service_names())
 
 

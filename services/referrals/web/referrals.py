@@ -16,7 +16,7 @@ from ..domain import ACTIONS, CATEGORIES, OUTCOME_POINTS, OUTCOMES, REASONS, Out
 from ..schemas import ActionIn, OutcomeIn, ReferralIn
 from . import forms
 from .clients import page_number
-from .common import CASEWORK, PER_PAGE, PURPOSE, bp, ctx, error_message, org_name, render, showing, t
+from .common import CASEWORK, PER_PAGE, PURPOSE, bp, ctx, error_message, org_name, render, showing, t, when
 from .home import service_names
 
 
@@ -115,13 +115,33 @@ def open_outcome_points(r: Referral, org_id: str, recorded: list[dict]) -> list[
     return points
 
 
+def arrival_text(arrival: str, missed: int | None, at=None) -> str:
+    """What the receiver's attendance told, in words: "Saapui" (with `at`: "Saapui 3.12.2026 klo 10.00"), or
+    "Ei saapunut (3 poissaoloa)"."""
+    if arrival == "arrived":
+        return t("arrival.arrived-on", at=when(at)) if at else t("arrival.arrived")
+    if missed is None:
+        return t("arrival.not-arrived")
+    return t("arrival.not-arrived-one") if missed == 1 else t("arrival.not-arrived-missed", n=missed)
+
+
+def timeline(view: dict) -> list[dict]:
+    """The referral's steps and what the receiver's attendance told of the client's arrival, in time order."""
+    steps = [{"at": h["at"], "state": h} for h in view["history"]]
+    steps += [{"at": a["at"], "arrival": a, "text": arrival_text(a["arrival"], a["missed"]), "by_org": a["by_org"]}
+              for a in view["arrivals"]]
+    return sorted(steps, key=lambda step: step["at"])
+
+
 def referral_page(referral_id, status=200, form=None, errors=None, error=None, failed=None):
     actor = current_actor()
     view = service.get_referral(new_uow, actor, referral_id, purpose=PURPOSE, logged_as="page.referral.view",
                                 accesses=service.ACCESSES_SHOWN)
     showing(url_for("pages.referral", referral_id=referral_id))
     r = view["referral"]
+    arrival = arrival_text(r.arrival, r.missed_sessions, r.arrived_at) if r.arrival else None
     return render("referral.html", status, active="referrals", view=view, r=r, side=r.side_of(actor.org_id),
+                  timeline=timeline(view), arrival=arrival,
                   actions=allowed_actions(r, actor.org_id), reasons=REASONS_OF_ACTION,
                   points=open_outcome_points(r, actor.org_id, view["outcomes"]), outcomes=OUTCOMES,
                   categories=list(CATEGORIES), form=form or MultiDict(), errors=errors or {}, error=error,

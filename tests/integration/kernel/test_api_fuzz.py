@@ -14,6 +14,7 @@ from sqlalchemy import create_engine
 
 from services.kernel.auth import new_token, upsert_user
 from services.kernel.config import Settings, sqlalchemy_url
+from tests.support.directory import KnownClients
 
 pytestmark = pytest.mark.integration
 SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
@@ -22,8 +23,11 @@ SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=list(H
 def _app(new_database, kafka, service: str, org: str, role: str):
     import importlib
     url = sqlalchemy_url(new_database(f"fuzz_{service}"))
+    # attendance reads its organisation's clients from referrals: here a register that knows none of them, so
+    # a generated client id is an unknown client (404), not a directory that is not configured (503)
+    extra = {"directory": KnownClients()} if service == "attendance" else {}
     app = importlib.import_module(f"services.{service}.app").create_app(
-        Settings(org_id=org, service=service, database_url=url, kafka_bootstrap_servers=kafka.bootstrap))
+        Settings(org_id=org, service=service, database_url=url, kafka_bootstrap_servers=kafka.bootstrap), **extra)
     token = new_token()
     eng = create_engine(url)
     with eng.begin() as conn:

@@ -1,11 +1,12 @@
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, insert
+from sqlalchemy import create_engine, insert, select
 
 from services import catalogue, referrals
 from services.kernel.auth import Actor, Role, new_token, upsert_user
 from services.kernel.config import Settings, sqlalchemy_url
+from services.kernel.tables import outbox
 from services.referrals import service as rs
 from services.referrals.tables import service_target
 from tests.support.catalogue import publish_service
@@ -56,3 +57,13 @@ def two_organisations(pg, kafka, prefix: str, roles, password: str | None = None
     ids = {"client_id": c["id"], "consent_id": consent["id"], "referral_id": referral.get_json()["id"],
            "action": "accept"}
     return apps, tokens, ids
+
+
+def parked(inst, topic, partition, offset):
+    """The dead letter `inst` staged for the record at (partition, offset) of `topic`, or None."""
+    with inst.ctx.engine.connect() as c:
+        for headers in c.execute(select(outbox.c.headers).where(outbox.c.topic == topic + ".DLT")).scalars():
+            h = dict(headers)
+            if (int(h["dlt_partition"]), int(h["dlt_offset"])) == (partition, offset):
+                return h
+    return None

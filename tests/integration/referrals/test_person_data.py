@@ -23,6 +23,7 @@ from services.referrals.tables import notification, referral as referral_t
 from services.reporting import service as reporting_service
 from services.reporting.domain import pseudonym
 from services.reporting.tables import event_count, person_seen
+from tests.integration.referrals.conftest import parked
 from tests.support.adversary import Adversary
 from tests.support.people import consent_to, synthetic_client
 
@@ -49,16 +50,6 @@ def staged(inst, referral_id, event_type=REQUESTED) -> dict:
 def count(inst, table, *where):
     with inst.ctx.engine.connect() as c:
         return c.execute(select(func.count()).select_from(table).where(*where)).scalar()
-
-
-def parked(inst, topic, partition, offset):
-    """The dead letter `inst` staged for the record at (partition, offset) of `topic`, or None."""
-    with inst.ctx.engine.connect() as c:
-        for headers in c.execute(select(outbox.c.headers).where(outbox.c.topic == topic + ".DLT")).scalars():
-            h = dict(headers)
-            if (int(h["dlt_partition"]), int(h["dlt_offset"])) == (partition, offset):
-                return h
-    return None
 
 
 def test_sealed_data_pasted_from_another_referral_is_refused_and_nothing_changes(pair, kafka, instance):

@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from services.referrals.domain import (ACTIONS, AGE_BANDS, CATEGORIES, GENDERS, LANGUAGES, METHODS, OUTCOME_POINTS,
-                                       OUTCOMES, PURPOSES, REASONS, State)
+from services.referrals.domain import (ACTIONS, AGE_BANDS, CATEGORIES, GENDERS, LANGUAGES, METHODS, NOTIFICATIONS,
+                                       OUTCOME_POINTS, OUTCOMES, PURPOSES, REASONS, State)
 from services.kernel.auth import Role
 from services.referrals import web
 from services.referrals.web.common import CATALOGUE
@@ -33,7 +33,7 @@ def test_every_domain_value_shown_on_the_pages_has_its_text():
               "method": METHODS, "gender": GENDERS, "language": LANGUAGES, "age": AGE_BANDS, "action": ACTIONS,
               "action.done": ACTIONS, "box": ("incoming", "outgoing"), "decision": ("granted", "denied"),
               "consent-status": ("valid", "not-yet-valid", "expired", "withdrawn", "denied"),
-              "role": [r.value for r in Role]}
+              "role": [r.value for r in Role], "notification": NOTIFICATIONS}
     missing = [f"{kind}.{v}" for kind, vs in values.items() for v in vs if f"{kind}.{v}" not in CATALOGUE]
     assert missing == []
 
@@ -45,3 +45,13 @@ def test_every_refusal_the_services_can_give_has_a_readable_message():
         codes |= set(re.findall(r'code="([a-z-]+)"', path.read_text(encoding="utf-8")))
     codes |= {f"consent-{s}" for s in ("not-yet-valid", "expired", "withdrawn", "denied")}
     assert sorted(c for c in codes if f"error.{c}" not in CATALOGUE) == []
+
+
+def test_every_notification_the_service_leaves_is_a_known_kind():
+    """The inbox shows each kind in words: a kind added in code but not to NOTIFICATIONS would show its id
+    (the domain's, from Referral.note_arrival, are checked in test_arrival)."""
+    left = set()
+    for path in (SERVICES / "referrals").glob("*.py"):
+        left |= set(re.findall(r"""notifications\.add\(\s*["'][a-z]+["'],\s*["']([a-z-]+)["']""",
+                               path.read_text(encoding="utf-8")))
+    assert left and sorted(left - set(NOTIFICATIONS)) == []
