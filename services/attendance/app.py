@@ -1,9 +1,10 @@
-from services.kernel.http_app import create_service_app
+from services.kernel.http_app import create_service_app, enable_browser_sessions
 
 from . import DEFINITION
 from .api import CONFIG, bp
 from .directory import ClientDirectory
 from .service import AttendanceConfig
+from .web import bp as pages
 
 
 def create_app(settings=None, *, directory=None, config: AttendanceConfig | None = None):
@@ -19,4 +20,6 @@ def create_app(settings=None, *, directory=None, config: AttendanceConfig | None
     directory = directory if directory is not None else ClientDirectory.from_env()
     if directory is not None:
         app.extensions["yhd.directory"] = directory
+    enable_browser_sessions(app)
+    app.register_blueprint(pages)
     return app
