@@ -64,7 +64,8 @@ def open_referrals() -> list[tuple[str, str]]:
     options naming the sender, the day and the age band: nothing personal."""
     return [(str(r.referral_id), t("group.referral-option", org=org_name(r.from_org), day=when(local_day(r.requested_at)),
                                    age=code("age_bands", r.age_band)))
-            for r, link in service.incoming_referrals(new_uow) if link is None]
+            for r, link in service.incoming_referrals(new_uow, current_actor(), purpose=PURPOSE,
+                                                      logged_as="page.group.referrals") if link is None]
 
 
 def group_page(group_id, status=200, form=None, errors=None, error=None, section=None):
